@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as hcloud from "@pulumi/hcloud";
+import type { StackConfig } from "../stacks/config";
+import type { Topology, NodeSpec } from "../core/topology";
+import type { FirewallSpec } from "../core/firewall";
+import { renderCloudInit } from "../core/cloudinit";
+
+export interface InfrastructureArgs {
+  readonly config: StackConfig;
+  readonly topology: Topology;
+  readonly firewalls: readonly FirewallSpec[];
+  /** Public keys authorized for the deploy user (deploy key first). */
+  readonly authorizedKeys: readonly string[];
+}
+
+export interface ServerHandle {
+  readonly node: NodeSpec;
+  readonly server: hcloud.Server;
+  readonly attachment: hcloud.ServerNetwork;
+  readonly publicIp: pulumi.Output<string>;
+}
+
+/** Labels on every Hetzner resource, so a project is easy to find and filter. */
+export function resourceLabels(config: StackConfig, extra: Record<string, string> = {}): Record<string, string> {
+  return { "managed-by": "pulumi", project: "swarm-platform", stack: config.stack, ...extra };
+}
+
+/**
+ * The Hetzner layer: SSH key, private network and subnet, spread placement groups,
+ * firewalls, servers with their fixed private IPs, and the floating IP on the edge.
+ * Thin: every name, address, rule and document comes from the pure layers.
+ */
+export class HetznerInfrastructure extends pulumi.ComponentResource {
+  public readonly network: hcloud.Network;
+  public readonly subnet: hcloud.NetworkSubnet;
+  public readonly servers: Readonly<Record<string, ServerHandle>>;
+  public readonly floatingIp?: hcloud.FloatingIp;
+  public readonly floatingIpAddress: pulumi.Output<string | undefined>;
+  public readonly firewallIds: Readonly<Record<string, pulumi.Output<string>>>;
+
+  constructor(name: string, args: InfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("swarm:infra:Cluster", name, {}, opts);
+    const { config, topology } = args;
+    const protect = config.protect;
+    const labels = resourceLabels(config);
+
+    const sshKey = new hcloud.SshKey(`${name}-deploy-key`, {
+      name: `${config.namePrefix}-deploy`,
+      publicKey: args.authorizedKeys[0],
+      labels,
+    }, { parent: this });
+
+    this.network = new hcloud.Network(`${name}-network`, {
+      name: `${config.namePrefix}-net`,
+      ipRange: config.network.cidr,
+      deleteProtection: protect,
+      labels,
+    }, { parent: this, protect });
+
+    this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, {
+      networkId: this.network.id.apply(Number),
+      type: "cloud",
+      networkZone: config.network.zone,
+      ipRange: config.network.subnetCidr,
+    }, { parent: this, protect });
+
+    const groups = new Map(topology.placementGroups.map((g) => [g.name, new hcloud.PlacementGroup(`${name}-${g.name}`, {
+      name: g.name,
+      type: "spread",
+      labels: { ...labels, pool: g.pool },
+    }, { parent: this })]));
+
+    const firewalls = new Map(args.firewalls.map((f) => [f.role, new hcloud.Firewall(`${name}-fw-${f.role}`, {
+      name: f.name,
+      labels: { ...labels, role: f.role },
+      rules: f.rules.map((r) => ({
+        description: r.description,
+        direction: r.direction,
+        protocol: r.protocol,
+        ...(r.port ? { port: r.port } : {}),
+        sourceIps: [...r.sourceIps],
+      })),
+    }, { parent: this })]));
+    this.firewallIds = Object.fromEntries([...firewalls].map(([role, fw]) => [role, fw.id]));
+
+    if (config.floatingIp) {
+      this.floatingIp = new hcloud.FloatingIp(`${name}-floating-ip`, {
+        name: `${config.namePrefix}-edge`,
+        type: "ipv4",
+        homeLocation: topology.edge.location,
+        description: `Edge address of ${config.namePrefix}, held by ${topology.edge.name}`,
+        deleteProtection: protect,
+        labels,
+      }, { parent: this, protect });
+    }
+    this.floatingIpAddress = this.floatingIp ? this.floatingIp.ipAddress : pulumi.output(undefined);
+
+    const servers: Record<string, ServerHandle> = {};
+    for (const node of topology.nodes) {
+      const firewallIds = args.firewalls
+        .filter((f) => f.nodes.includes(node.name))
+        .map((f) => firewalls.get(f.role)!.id.apply(Number));
+      const userData = node.isEdge && this.floatingIp
+        ? this.floatingIp.ipAddress.apply((ip) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, floatingIp: ip }))
+        : pulumi.output(renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys }));
+      const server = new hcloud.Server(`${name}-${node.name}`, {
+        name: node.name,
+        serverType: node.serverType,
+        image: config.serverImage,
+        location: node.location,
+        placementGroupId: groups.get(node.placementGroup)!.id.apply(Number),
+        sshKeys: [sshKey.id],
+        firewallIds,
+        userData,
+        publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+        deleteProtection: protect,
+        rebuildProtection: protect,
+        labels: { ...labels, pool: node.pool, role: node.role },
+      }, {
+        parent: this,
+        protect,
+        // Servers are long-lived: a new cloud-init, image build or key must never replace one.
+        ignoreChanges: ["userData", "image", "sshKeys"],
+      });
+      const attachment = new hcloud.ServerNetwork(`${name}-${node.name}-private`, {
+        serverId: server.id.apply(Number),
+        subnetId: this.subnet.id,
+        ip: node.privateIp,
+      }, { parent: this });
+      servers[node.name] = { node, server, attachment, publicIp: server.ipv4Address };
+    }
+    this.servers = servers;
+
+    if (this.floatingIp) {
+      new hcloud.FloatingIpAssignment(`${name}-floating-ip-assignment`, {
+        floatingIpId: this.floatingIp.id.apply(Number),
+        serverId: servers[topology.edge.name].server.id.apply(Number),
+      }, { parent: this });
+    }
+
+    this.registerOutputs({
+      network: this.network,
+      subnet: this.subnet,
+      floatingIpAddress: this.floatingIpAddress,
+      firewallIds: this.firewallIds,
+      serverIds: Object.fromEntries(Object.entries(servers).map(([n, s]) => [n, s.server.id])),
+    });
+  }
+}

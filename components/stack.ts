@@ -1,0 +1,45 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../stacks/config";
+import { buildTopology } from "../core/topology";
+import { buildFirewalls } from "../core/firewall";
+import { publicKeyFromPrivate } from "../core/ssh";
+import { HetznerInfrastructure } from "./infrastructure";
+
+export interface StackOptions {
+  /** Passed to every top-level component (tests use it to observe resource options). */
+  readonly resourceOptions?: pulumi.ComponentResourceOptions;
+}
+
+/**
+ * Declares the whole stack from a validated config and returns its outputs.
+ * The composition root: pure layers decide, components declare.
+ */
+export function defineStack(config: StackConfig, options: StackOptions = {}): Record<string, pulumi.Input<unknown>> {
+  const topology = buildTopology(config);
+  const firewalls = buildFirewalls(config, topology);
+  const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
+  if (!deployPublicKey) throw new Error("sshPrivateKey passed validation but yields no public key");
+  const infra = new HetznerInfrastructure("cluster", {
+    config,
+    topology,
+    firewalls,
+    authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
+  }, options.resourceOptions);
+
+  return {
+    profile: config.profile,
+    nodes: topology.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      pool: n.pool,
+      location: n.location,
+      privateIp: n.privateIp,
+      labels: n.labels,
+      availability: n.availability,
+    })),
+    edgeNode: topology.edge.name,
+    floatingIp: infra.floatingIpAddress,
+    nodePublicIps: Object.fromEntries(Object.entries(infra.servers).map(([name, s]) => [name, s.publicIp])),
+    deployPublicKey,
+  };
+}

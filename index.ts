@@ -1,0 +1,7 @@
+import { readPulumiConfig } from "./stacks/pulumi-config";
+import { defineStack } from "./components/stack";
+
+// Validation first: a bad setting stops the program before any resource exists.
+const config = readPulumiConfig();
+
+export = defineStack(config);

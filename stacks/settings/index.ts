@@ -1,0 +1,22 @@
+import type { ConfigProblem } from "../errors";
+import type { SettingDef } from "../schema";
+import type { CoreConfig, Values } from "../config";
+
+/**
+ * An area of the platform (data services, front services, operations) adds its
+ * own settings and a typed section of StackConfig. `build` turns parsed values
+ * into the section; `validate` checks rules that span settings.
+ */
+export interface Area<Name extends string, Section> {
+  readonly name: Name;
+  readonly settings: readonly SettingDef[];
+  build(values: Values, core: CoreConfig): Section;
+  validate?(section: Section, core: CoreConfig): ConfigProblem[];
+}
+
+/** Sections the areas add to StackConfig, by area name. */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface AreaSections {}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const AREAS: readonly Area<string, any>[] = [];

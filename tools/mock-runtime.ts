@@ -1,0 +1,141 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig, PROJECT, type StackConfig } from "../stacks/config";
+import { defineStack } from "../components/stack";
+
+// Internal to @pulumi/pulumi, stable for years: resolves once every pending registration is done.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+/** A resource the program declared, as the engine would have received it. */
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, unknown>;
+  readonly id: string;
+  readonly options: {
+    readonly protect?: boolean;
+    readonly ignoreChanges?: readonly string[];
+    readonly dependsOn: readonly string[];
+    readonly parent?: string;
+    readonly provider?: string;
+    readonly deleteBeforeReplace?: boolean;
+    readonly replaceOnChanges?: readonly string[];
+    readonly additionalSecretOutputs?: readonly string[];
+  };
+}
+
+export interface ProgramRun {
+  readonly config: StackConfig;
+  readonly resources: readonly RecordedResource[];
+  /** Outputs with unknown values as UNKNOWN and secrets kept as SecretValue. */
+  readonly outputs: Record<string, unknown>;
+  byType(type: string): RecordedResource[];
+  one(type: string, name: string): RecordedResource;
+}
+
+export const UNKNOWN = "(known after deploy)";
+
+/** A secret output value, kept distinguishable from plain values. */
+export class SecretValue {
+  constructor(readonly value: unknown) {}
+  toJSON(): string {
+    return "[secret]";
+  }
+}
+
+export interface RunOptions {
+  /** Preview (unknown computed values, like `pulumi preview`) or update (mock values for computed outputs). */
+  readonly preview?: boolean;
+  /** Extra state the mock returns for a resource (computed outputs such as addresses). */
+  readonly state?: (args: pulumi.runtime.MockResourceArgs) => Record<string, unknown> | undefined;
+  /** Answers for provider functions the program calls. */
+  readonly call?: (args: pulumi.runtime.MockCallArgs) => Record<string, unknown>;
+  /** Keys (with namespace) to mark as secret config. */
+  readonly secretKeys?: readonly string[];
+}
+
+let numericIds = 1000;
+
+/**
+ * Runs the real program in-process against Pulumi's mocks: no CLI, no plugins,
+ * no cloud account. Every resource is recorded with its inputs and options.
+ */
+export async function runProgram(stack: string, rawConfig: Record<string, string>, opts: RunOptions = {}): Promise<ProgramRun> {
+  const records = new Map<string, { type: string; name: string; inputs: Record<string, unknown>; id: string }>();
+  const options = new Map<string, RecordedResource["options"]>();
+  const urnOf = (r: pulumi.Resource): Promise<string> => new Promise((resolve) => r.urn.apply((u) => { resolve(u); return u; }));
+  const nameFromUrn = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
+
+  await pulumi.runtime.setMocks({
+    newResource(args) {
+      const id = args.type.startsWith("hcloud:") ? String(numericIds++) : `${args.name}-id`;
+      const state = { ...args.inputs, ...(opts.state?.(args) ?? {}) };
+      records.set(`${args.type}::${args.name}`, { type: args.type, name: args.name, inputs: args.inputs, id });
+      return { id, state };
+    },
+    call(args) {
+      return opts.call ? opts.call(args) : {};
+    },
+  }, PROJECT, stack, opts.preview ?? false);
+  pulumi.runtime.setAllConfig(rawConfig, [...(opts.secretKeys ?? [])]);
+
+  const config = loadStackConfig(stack, rawConfig);
+  const pendingOpts: Promise<void>[] = [];
+  const record: pulumi.ResourceTransformation = (args) => {
+    const o = args.opts as pulumi.CustomResourceOptions;
+    const deps = Array.isArray(o.dependsOn) ? o.dependsOn : o.dependsOn ? [o.dependsOn] : [];
+    pendingOpts.push((async () => {
+      const resolveDep = (d: pulumi.Input<pulumi.Resource>): Promise<pulumi.Resource> =>
+        pulumi.Resource.isInstance(d) ? Promise.resolve(d) : new Promise((ok) => pulumi.output(d).apply((r) => { ok(r as pulumi.Resource); return r; }));
+      const dependsOn = await Promise.all((deps as pulumi.Input<pulumi.Resource>[]).map(async (d) => nameFromUrn(await urnOf(await resolveDep(d)))));
+      const parent = o.parent ? nameFromUrn(await urnOf(o.parent)) : undefined;
+      const provider = o.provider ? nameFromUrn(await urnOf(o.provider)) : undefined;
+      options.set(`${args.type}::${args.name}`, {
+        protect: o.protect,
+        ignoreChanges: o.ignoreChanges,
+        dependsOn,
+        parent,
+        provider,
+        deleteBeforeReplace: o.deleteBeforeReplace,
+        replaceOnChanges: o.replaceOnChanges,
+        additionalSecretOutputs: o.additionalSecretOutputs,
+      });
+    })());
+    return undefined;
+  };
+  const outputs = defineStack(config, { resourceOptions: { transformations: [record] } });
+  const settled = await settle(outputs);
+  await waitForRPCs();
+  await Promise.all(pendingOpts);
+
+  const resources: RecordedResource[] = [...records.values()].map((r) => ({ ...r, options: options.get(`${r.type}::${r.name}`) ?? { dependsOn: [] } }));
+  return {
+    config,
+    resources,
+    outputs: settled as Record<string, unknown>,
+    byType: (type) => resources.filter((r) => r.type === type),
+    one(type, name) {
+      const found = resources.find((r) => r.type === type && r.name === name);
+      if (!found) throw new Error(`no ${type} named ${name}; have: ${resources.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+      return found;
+    },
+  };
+}
+
+/** Resolves outputs deeply: unknowns become UNKNOWN, secrets become SecretValue. */
+export async function settle(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) {
+    const o = value as pulumi.Output<unknown> & { isKnown: Promise<boolean>; promise(withUnknowns?: boolean): Promise<unknown> };
+    const [known, secret] = await Promise.all([o.isKnown, pulumi.isSecret(o)]);
+    if (!known) return UNKNOWN;
+    const inner = await settle(await o.promise());
+    return secret ? new SecretValue(inner) : inner;
+  }
+  if (value instanceof Promise) return settle(await value);
+  if (Array.isArray(value)) return Promise.all(value.map(settle));
+  if (value && typeof value === "object" && !(value instanceof SecretValue) && !pulumi.Resource.isInstance(value)) {
+    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await settle(v)] as const));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}

@@ -1,0 +1,97 @@
+/**
+ * The offline plan: evaluates the real program in-process (Pulumi mocks, no CLI,
+ * no cloud account) from Pulumi.<stack>.yaml and prints what `pulumi up` would build.
+ *
+ *   npm run plan -- --stack prod [--format table|json]
+ */
+import { resolve } from "node:path";
+import { ConfigError } from "../stacks/errors";
+import { readStackFile, offlineSecrets } from "../stacks/stack-file";
+import { runProgram, type ProgramRun } from "./mock-runtime";
+import { buildPlanReport, renderTable, type PlanReport } from "./report";
+
+export const FORMATS = ["table", "json"] as const;
+export type Format = (typeof FORMATS)[number];
+
+export interface PlanArgs {
+  readonly stack: string;
+  readonly format: Format;
+  readonly projectDir: string;
+}
+
+export class UsageError extends Error {}
+
+const USAGE = "usage: npm run plan -- --stack <test|prod|name> [--format table|json] [--dir <project dir>]";
+
+export function parseArgs(argv: readonly string[]): PlanArgs {
+  let stack: string | undefined;
+  let format: string = "table";
+  let projectDir = resolve(__dirname, "..");
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1];
+    const need = (): string => {
+      if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value\n${USAGE}`);
+      i++;
+      return value;
+    };
+    if (flag === "--stack" || flag === "-s") stack = need();
+    else if (flag === "--format" || flag === "-f") format = need();
+    else if (flag === "--dir") projectDir = resolve(need());
+    else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE);
+    else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
+  }
+  if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack: expected a stack name of letters, digits, - _ or ., got ${JSON.stringify(stack)}`);
+  if (!(FORMATS as readonly string[]).includes(format)) {
+    throw new UsageError(`--format: expected one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  }
+  return { stack, format: format as Format, projectDir };
+}
+
+/** Evaluates a stack offline. Throws ConfigError for a bad stack file. */
+export async function planStack(projectDir: string, stack: string): Promise<{ run: ProgramRun; report: PlanReport }> {
+  const file = readStackFile(projectDir, stack);
+  const standIns = offlineSecrets(file.config);
+  const run = await runProgram(stack, { ...file.config, ...standIns }, { preview: true });
+  const report = buildPlanReport(run);
+  const keys = Object.keys(standIns);
+  if (keys.length > 0) {
+    report.warnings.push(`offline plan: secret settings are not readable here and were replaced by stand-ins (${keys.join(", ")}); values derived from them (deployPublicKey) are not the real ones`);
+  }
+  return { run, report };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let args: PlanArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  try {
+    const { report } = await planStack(args.projectDir, args.stack);
+    process.stdout.write(args.format === "json" ? JSON.stringify(report, null, 2) + "\n" : renderTable(report));
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError || (e instanceof Error && e.message.startsWith("no stack file"))) {
+      process.stderr.write(`plan: stack ${args.stack}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`plan failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,120 @@
+import { buildTopology } from "../core/topology";
+import { buildFirewalls } from "../core/firewall";
+import type { ProgramRun } from "./mock-runtime";
+
+/** Version of the JSON plan layout; bumped when a field changes meaning or disappears. */
+export const PLAN_SCHEMA_VERSION = 1;
+
+export interface PlanNode {
+  name: string;
+  role: "manager" | "worker";
+  pool: string;
+  serverType: string;
+  location: string;
+  privateIp: string;
+  labels: Record<string, string>;
+  availability: "active" | "drain";
+  placementGroup: string;
+  edge: boolean;
+}
+
+export interface PlanFirewallRule {
+  firewall: string;
+  protocol: string;
+  port: string | null;
+  sources: string[];
+  description: string;
+}
+
+export interface PlanReport {
+  schemaVersion: number;
+  stack: string;
+  profile: string;
+  nodes: PlanNode[];
+  firewall: { node: string; rules: PlanFirewallRule[] }[];
+  placementGroups: { name: string; pool: string; nodes: string[] }[];
+  /** Resources the program declares, counted by type token. */
+  resources: Record<string, number>;
+  /** Stack outputs; values known only after deploy read "(known after deploy)". */
+  outputs: Record<string, unknown>;
+  warnings: string[];
+}
+
+export function buildPlanReport(run: ProgramRun): PlanReport {
+  const cfg = run.config;
+  const topology = buildTopology(cfg);
+  const firewalls = buildFirewalls(cfg, topology);
+  const resources: Record<string, number> = {};
+  for (const r of run.resources) resources[r.type] = (resources[r.type] ?? 0) + 1;
+  return {
+    schemaVersion: PLAN_SCHEMA_VERSION,
+    stack: cfg.stack,
+    profile: cfg.profile,
+    nodes: topology.nodes.map((n) => ({
+      name: n.name,
+      role: n.role,
+      pool: n.pool,
+      serverType: n.serverType,
+      location: n.location,
+      privateIp: n.privateIp,
+      labels: { ...n.labels },
+      availability: n.availability,
+      placementGroup: n.placementGroup,
+      edge: n.isEdge,
+    })),
+    firewall: topology.nodes.map((n) => ({
+      node: n.name,
+      rules: firewalls
+        .filter((f) => f.nodes.includes(n.name))
+        .flatMap((f) => f.rules.map((r) => ({
+          firewall: f.name,
+          protocol: r.protocol,
+          port: r.port ?? null,
+          sources: [...r.sourceIps],
+          description: r.description,
+        }))),
+    })),
+    placementGroups: topology.placementGroups.map((g) => ({ name: g.name, pool: g.pool, nodes: [...g.nodes] })),
+    resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
+    outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
+    warnings: [],
+  };
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n") + "\n";
+}
+
+export function renderTable(report: PlanReport): string {
+  const out: string[] = [];
+  out.push(`Stack ${report.stack} (profile ${report.profile})\n`);
+  out.push("\nNodes\n");
+  out.push(table(
+    ["NAME", "ROLE", "POOL", "TYPE", "LOCATION", "PRIVATE IP", "AVAILABILITY", "LABELS"],
+    report.nodes.map((n) => [
+      n.name + (n.edge ? " (edge)" : ""),
+      n.role,
+      n.pool,
+      n.serverType,
+      n.location,
+      n.privateIp,
+      n.availability,
+      Object.entries(n.labels).map(([k, v]) => `${k}=${v}`).join(","),
+    ]),
+  ));
+  out.push("\nFirewall (public interface, inbound; everything else is dropped)\n");
+  out.push(table(
+    ["NODE", "PROTO", "PORT", "SOURCES", "WHY"],
+    report.firewall.flatMap((f) => f.rules.map((r) => [f.node, r.protocol, r.port ?? "-", r.sources.join(","), r.description])),
+  ));
+  out.push("\nResources\n");
+  out.push(table(["TYPE", "COUNT"], Object.entries(report.resources).map(([t, c]) => [t, String(c)])));
+  out.push("\nOutputs\n");
+  for (const [k, v] of Object.entries(report.outputs)) {
+    out.push(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}\n`);
+  }
+  for (const w of report.warnings) out.push(`\nWARNING: ${w}\n`);
+  return out.join("");
+}
