@@ -4,6 +4,7 @@ import { buildTopology } from "../core/topology";
 import { buildFirewalls } from "../core/firewall";
 import { publicKeyFromPrivate } from "../core/ssh";
 import { HetznerInfrastructure } from "./infrastructure";
+import { SwarmBootstrap } from "./bootstrap";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -25,6 +26,8 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     firewalls,
     authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
   }, options.resourceOptions);
+  const swarm = new SwarmBootstrap("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
+  void swarm;
 
   return {
     profile: config.profile,
