@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { loadStackConfig, PROJECT, type StackConfig } from "../stacks/config";
+import { offlineSecrets, readStackFile } from "../stacks/stack-file";
+import { throwawayPrivateKey } from "../core/ssh";
+import { buildTopology, pinTo, type Topology } from "../core/topology";
+import { analyseFailures, eligibleNodes, majority, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { buildPlatform } from "../specs/platform";
+import {
+  EMPTY_PLATFORM, MiB, RESTART_ANY, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE,
+  type PlatformSpec, type ServiceSpec,
+} from "../specs/model";
+
+const ROOT = join(__dirname, "..");
+const KEY = throwawayPrivateKey();
+
+function load(stack: "test" | "prod", overrides: Record<string, unknown> = {}): StackConfig {
+  const file = readStackFile(ROOT, stack);
+  const raw: Record<string, string> = { ...file.config, ...offlineSecrets(file.config), [`${PROJECT}:sshPrivateKey`]: KEY };
+  for (const [k, v] of Object.entries(overrides)) raw[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  return loadStackConfig(stack, raw);
+}
+
+function service(name: string, component: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
+  const stateful = over.stateful ?? false;
+  return {
+    name,
+    component,
+    image: "example/app:1.2.3",
+    env: {},
+    mode: { replicas: 1 },
+    endpointMode: stateful ? "dnsrr" : "vip",
+    ports: [],
+    networks: [],
+    secrets: [],
+    configs: [],
+    mounts: [],
+    placement: { constraints: ["node.labels.type == service"], spread: [] },
+    resources: { limits: { cpus: 1, memoryBytes: 256 * MiB }, reservations: { cpus: 0.1, memoryBytes: 64 * MiB } },
+    healthcheck: { test: ["CMD", "true"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "10s" },
+    stopGracePeriod: "30s",
+    restartPolicy: RESTART_ANY,
+    update: stateful ? STATEFUL_UPDATE : STATELESS_UPDATE,
+    rollback: rollbackOf(stateful ? STATEFUL_UPDATE : STATELESS_UPDATE),
+    labels: {},
+    stateful,
+    ...over,
+  };
+}
+
+/** One pinned member per node, the way the data services are laid out. */
+function members(component: string, nodes: readonly string[]): ServiceSpec[] {
+  return nodes.map((node, i) => service(`${component}-${i + 1}`, component, {
+    stateful: true,
+    node,
+    hostname: `${component}-${i + 1}`,
+    placement: { constraints: [pinTo({ name: node })], spread: [] },
+  }));
+}
+
+function platform(...services: ServiceSpec[]): PlatformSpec {
+  return { ...EMPTY_PLATFORM, services };
+}
+
+function domain(report: readonly DomainImpact[], id: string): DomainImpact {
+  const d = report.find((x) => x.domain === id);
+  assert.ok(d, `no domain ${id} in ${report.map((x) => x.domain).join(", ")}`);
+  return d;
+}
+
+const prod = load("prod");
+const prodTopo = buildTopology(prod);
+const APP = ["prod-app-01", "prod-app-02", "prod-app-03"];
+
+describe("placement constraints", () => {
+  const node = prodTopo.nodes.find((n) => n.name === "prod-app-02")!;
+  test("hostname, role and labels are evaluated against the topology", () => {
+    assert.equal(satisfies(node, "node.hostname == prod-app-02"), true);
+    assert.equal(satisfies(node, "node.hostname==prod-app-01"), false);
+    assert.equal(satisfies(node, "node.hostname != prod-app-01"), true);
+    assert.equal(satisfies(node, "node.role == worker"), true);
+    assert.equal(satisfies(node, "node.role != worker"), false);
+    assert.equal(satisfies(node, "node.labels.type == service"), true);
+    assert.equal(satisfies(node, "node.labels.location == nbg1"), true);
+    assert.equal(satisfies(node, "node.labels.missing == x"), false);
+    assert.equal(satisfies(node, "node.labels.missing != x"), true);
+    assert.equal(satisfies(node, "node.platform.os == linux"), true, "attributes the topology does not model are assumed satisfied");
+  });
+  test("an expression that is not a constraint is an error, not silently true", () => {
+    assert.throws(() => satisfies(node, "node.labels.type"), /not a Swarm placement constraint/);
+  });
+  test("drained managers never take tasks", () => {
+    assert.deepEqual(eligibleNodes(prodTopo, { placement: { constraints: [], spread: [] } }).map((n) => n.name), APP);
+  });
+});
+
+describe("prod: no single node or location failure loses a quorum", () => {
+  const families = platform(
+    ...members("etcd", APP),
+    ...members("rabbitmq", APP),
+    ...members("vault", APP),
+    ...members("sentinel", APP),
+    ...members("redis", APP),
+    service("apisix", "apisix", { mode: { replicas: 3 }, placement: { constraints: ["node.labels.type == service"], spread: [], maxReplicasPerNode: 1 } }),
+    service("prometheus", "prometheus", { stateful: true, node: "prod-app-02", placement: { constraints: [pinTo({ name: "prod-app-02" })], spread: [] } }),
+  );
+  const report = analyseFailures(prod, prodTopo, families);
+
+  test("one domain per node, then one per location", () => {
+    assert.deepEqual(report.map((d) => d.domain), [
+      "node:prod-mgr-01", "node:prod-mgr-02", "node:prod-mgr-03",
+      "node:prod-app-01", "node:prod-app-02", "node:prod-app-03",
+      "location:fsn1", "location:nbg1", "location:hel1",
+    ]);
+    assert.deepEqual(domain(report, "location:fsn1").nodes, ["prod-mgr-01", "prod-app-01"]);
+  });
+
+  test("every domain keeps every quorum", () => {
+    for (const d of report) assert.deepEqual(d.quorumLost, [], `${d.domain}: ${d.lost.join("; ")}`);
+  });
+
+  test("a manager node: one of three managers, nothing else", () => {
+    const d = domain(report, "node:prod-mgr-02");
+    assert.deepEqual(d.lost, ["swarm manager prod-mgr-02 (2 of 3 remain, 2 needed)"]);
+    assert.equal(d.floatingIp, "kept");
+    assert.deepEqual(d.stateful.find((f) => f.family === SWARM_MANAGERS), {
+      family: SWARM_MANAGERS, members: 3, lost: 1, remaining: 2, needed: 2, keepsQuorum: true,
+    });
+  });
+
+  test("the edge node: one member of each family, one apisix replica, the floating IP", () => {
+    const d = domain(report, "node:prod-app-01");
+    assert.deepEqual(d.lost, [
+      "etcd member etcd-1 on prod-app-01 (2 of 3 remain, 2 needed)",
+      "rabbitmq member rabbitmq-1 on prod-app-01 (2 of 3 remain, 2 needed)",
+      "redis member redis-1 on prod-app-01 (2 of 3 remain, 1 needed)",
+      "sentinel member sentinel-1 on prod-app-01 (2 of 3 remain, 2 needed)",
+      "vault member vault-1 on prod-app-01 (2 of 3 remain, 2 needed)",
+      "apisix: 1 of 3 replicas (2 remain, 2 after rescheduling)",
+      "floating IP (assigned to edge node prod-app-01; ingress on 80/443 stops until the node returns or edgeNode moves)",
+    ]);
+    assert.equal(d.floatingIp, "lost");
+    assert.deepEqual(d.stateless, [{ service: "apisix", mode: "replicated", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
+    assert.deepEqual(d.unavailable, []);
+  });
+
+  test("a stateful singleton is unavailable with its node, which is not a quorum loss", () => {
+    const d = domain(report, "node:prod-app-02");
+    assert.deepEqual(d.unavailable, ["prometheus"]);
+    assert.ok(d.lost.includes("prometheus (prometheus, single member on prod-app-02: down until it returns)"), d.lost.join("\n"));
+    assert.deepEqual(d.quorumLost, []);
+  });
+
+  test("a location takes its manager and its worker together", () => {
+    const d = domain(report, "location:hel1");
+    assert.equal(d.lost[0], "swarm manager prod-mgr-03 (2 of 3 remain, 2 needed)");
+    assert.deepEqual(d.stateful.map((f) => [f.family, f.remaining, f.keepsQuorum]), [
+      [SWARM_MANAGERS, 2, true], ["etcd", 2, true], ["prometheus", 1, true], ["rabbitmq", 2, true], ["redis", 2, true], ["sentinel", 2, true], ["vault", 2, true],
+    ]);
+    assert.equal(d.floatingIp, "kept");
+  });
+});
+
+describe("the committed stacks with the platform as built today", () => {
+  for (const stack of ["test", "prod"] as const) {
+    const cfg = load(stack);
+    const topo = buildTopology(cfg);
+    const report = analyseFailures(cfg, topo, buildPlatform(cfg, topo));
+    test(`${stack}: figures`, () => {
+      for (const d of report) {
+        console.log(`${stack} ${d.domain}: quorumLost=[${d.quorumLost.join(",")}] floatingIp=${d.floatingIp} lost=${d.lost.length}`);
+      }
+      assert.equal(report.length, topo.nodes.length + new Set(topo.nodes.map((n) => n.location)).size);
+    });
+  }
+  test("prod: no single node failure loses any quorum", () => {
+    const report = analyseFailures(prod, prodTopo, buildPlatform(prod, prodTopo));
+    for (const d of report.filter((x) => x.kind === "node")) assert.deepEqual(d.quorumLost, [], d.domain);
+  });
+  test("test: the single manager is a single point of failure, and the report says so", () => {
+    const cfg = load("test");
+    const topo = buildTopology(cfg);
+    const report = analyseFailures(cfg, topo, buildPlatform(cfg, topo));
+    assert.deepEqual(domain(report, "node:test-mgr-01").quorumLost, [SWARM_MANAGERS]);
+    assert.deepEqual(domain(report, "node:test-app-02").quorumLost, []);
+    // Every test node is in fsn1: the location takes everything.
+    assert.deepEqual(domain(report, "location:fsn1").quorumLost, [SWARM_MANAGERS]);
+    assert.equal(domain(report, "node:test-app-01").floatingIp, "lost");
+  });
+});
+
+describe("what breaks a quorum", () => {
+  test("two members of a family on one node lose its quorum with that node", () => {
+    const report = analyseFailures(prod, prodTopo, platform(...members("etcd", ["prod-app-01", "prod-app-01", "prod-app-02"])));
+    assert.deepEqual(domain(report, "node:prod-app-01").quorumLost, ["etcd"]);
+    assert.deepEqual(domain(report, "node:prod-app-02").quorumLost, []);
+    assert.equal(domain(report, "node:prod-app-01").lost[0], "etcd members etcd-1 on prod-app-01, etcd-2 on prod-app-01 (1 of 3 remain, 2 needed: QUORUM LOST)");
+  });
+
+  test("a family spread over two locations of three loses quorum with the location that holds two", () => {
+    const cfg = load("prod", {
+      nodePools: [
+        "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
+        "app role=worker count=3 type=cx42 locations=fsn1,nbg1 labels=type:service ipOffset=30",
+      ],
+    });
+    const topo = buildTopology(cfg);
+    assert.deepEqual(topo.workers.map((n) => n.location), ["fsn1", "nbg1", "fsn1"]);
+    const report = analyseFailures(cfg, topo, platform(...members("vault", topo.workers.map((n) => n.name))));
+    for (const d of report.filter((x) => x.kind === "node")) assert.deepEqual(d.quorumLost, [], d.domain);
+    assert.deepEqual(domain(report, "location:fsn1").quorumLost, ["vault"]);
+    assert.deepEqual(domain(report, "location:nbg1").quorumLost, []);
+  });
+
+  test("a member pinned to a drained manager never runs, so it counts as lost everywhere", () => {
+    const report = analyseFailures(prod, prodTopo, platform(...members("etcd", ["prod-mgr-01", "prod-app-02", "prod-app-03"])));
+    const d = domain(report, "node:prod-app-02");
+    assert.deepEqual(d.quorumLost, ["etcd"]);
+    assert.match(d.lost[0], /etcd-1 placeable nowhere, etcd-2 on prod-app-02 \(1 of 3 remain, 2 needed: QUORUM LOST\)/);
+  });
+
+  test("an unpinned stateful member is charged to every node it may run on", () => {
+    const loose = service("vault-x", "vault", { stateful: true, mode: { replicas: 1 } });
+    const report = analyseFailures(prod, prodTopo, platform(...members("vault", ["prod-app-01", "prod-app-02"]), loose));
+    assert.deepEqual(domain(report, "node:prod-app-03").quorumLost, [], "3 members, majority 2: losing only the loose one keeps 2");
+    assert.deepEqual(domain(report, "node:prod-app-01").quorumLost, ["vault"], "vault-1 and possibly vault-x");
+    assert.deepEqual(domain(report, "node:prod-mgr-01").quorumLost, []);
+  });
+
+  test("majority", () => {
+    assert.deepEqual([1, 2, 3, 4, 5].map(majority), [1, 2, 2, 3, 3]);
+  });
+});
+
+describe("stateless replicas", () => {
+  const topo: Topology = prodTopo;
+  const at = (svc: ServiceSpec, id: string) => domain(analyseFailures(prod, topo, platform(svc)), id).stateless;
+
+  test("6 replicas without a cap: even spread puts at most 2 on a node", () => {
+    const svc = service("api", "api", { mode: { replicas: 6 } });
+    assert.deepEqual(at(svc, "node:prod-app-03"), [{ service: "api", mode: "replicated", running: 6, lost: 2, remaining: 4, afterReschedule: 6 }]);
+  });
+
+  test("replicas above what max_replicas_per_node allows: only the placeable ones run", () => {
+    const svc = service("api", "api", { mode: { replicas: 5 }, placement: { constraints: [], spread: [], maxReplicasPerNode: 1 } });
+    assert.deepEqual(at(svc, "node:prod-app-01"), [{ service: "api", mode: "replicated", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
+  });
+
+  test("a global service loses the task of each failed eligible node", () => {
+    const svc = service("agent", "agent", { mode: { global: true }, placement: { constraints: [], spread: [] } });
+    assert.deepEqual(at(svc, "location:nbg1"), [{ service: "agent", mode: "global", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
+    assert.deepEqual(at(svc, "node:prod-mgr-02"), [], "drained managers run no tasks");
+  });
+
+  test("spread over locations: a location holds at most its share", () => {
+    const cfg = load("prod", {
+      nodePools: [
+        "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
+        "app role=worker count=4 type=cx42 locations=fsn1,nbg1 labels=type:service ipOffset=30",
+      ],
+    });
+    const t = buildTopology(cfg);
+    const svc = service("api", "api", { mode: { replicas: 4 }, placement: { constraints: [], spread: ["node.labels.location"] } });
+    const report = analyseFailures(cfg, t, platform(svc));
+    assert.deepEqual(domain(report, "location:fsn1").stateless, [{ service: "api", mode: "replicated", running: 4, lost: 2, remaining: 2, afterReschedule: 4 }]);
+    assert.deepEqual(domain(report, "node:prod-app-01").stateless, [{ service: "api", mode: "replicated", running: 4, lost: 1, remaining: 3, afterReschedule: 4 }]);
+  });
+
+  test("a service pinned to the edge is gone with it and cannot come back elsewhere", () => {
+    const svc = service("edge-proxy", "edge", { placement: { constraints: [pinTo(topo.edge)], spread: [] } });
+    assert.deepEqual(at(svc, "node:prod-app-01"), [{ service: "edge-proxy", mode: "replicated", running: 1, lost: 1, remaining: 0, afterReschedule: 0 }]);
+    assert.deepEqual(at(svc, "node:prod-app-02"), []);
+  });
+});
