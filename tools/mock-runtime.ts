@@ -139,3 +139,20 @@ export async function settle(value: unknown): Promise<unknown> {
   }
   return value;
 }
+
+/** How the engine marks a secret input value in a mock's view of the inputs. */
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** True when a recorded input value was a Pulumi secret. */
+export function isSecretInput(value: unknown): boolean {
+  return !!value && typeof value === "object" && (value as Record<string, unknown>)[SECRET_SIG] === SECRET_SIG_VALUE;
+}
+
+/** The plain value behind secret markers, deeply. */
+export function reveal(value: unknown): unknown {
+  if (isSecretInput(value)) return reveal((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map(reveal);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reveal(v)]));
+  return value;
+}

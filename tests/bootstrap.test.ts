@@ -1,0 +1,136 @@
+import { test, describe, before } from "node:test";
+import assert from "node:assert/strict";
+import { runProgram, isSecretInput, reveal, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
+import { bootstrapSteps, labelsText, readScript, scriptInput, shellQuote, REMOTE_SHELL } from "../core/bootstrap";
+import { buildTopology } from "../core/topology";
+import { loadStack, stackFileConfig, TEST_PRIVATE_KEY } from "./support/config";
+import { spawnSync } from "node:child_process";
+
+const TOKEN = "SWMTKN-1-0123456789abcdef-test";
+
+function state(args: { type: string; name: string }): Record<string, unknown> | undefined {
+  if (args.type === "hcloud:index/floatingIp:FloatingIp") return { ipAddress: "203.0.113.10" };
+  if (args.type === "hcloud:index/server:Server") return { ipv4Address: `198.51.100.${Number(/(\d+)$/.exec(args.name)![1]) + (args.name.includes("mgr") ? 0 : 20)}` };
+  if (args.type === "command:remote:Command") return { stdout: args.name.includes("token") ? `${TOKEN}\n` : "", stderr: "" };
+  return undefined;
+}
+
+describe("bootstrap step plan (prod)", () => {
+  const cfg = loadStack("prod");
+  const steps = bootstrapSteps(cfg, buildTopology(cfg));
+  const byId = new Map(steps.map((s) => [s.id, s]));
+
+  test("order: wait, init on the first manager, tokens, joins, then node config", () => {
+    assert.deepEqual(steps.map((s) => s.id), [
+      "wait-prod-mgr-01", "wait-prod-mgr-02", "wait-prod-mgr-03", "wait-prod-app-01", "wait-prod-app-02", "wait-prod-app-03",
+      "init", "token-manager", "token-worker",
+      "config-prod-mgr-01",
+      "member-prod-mgr-02", "join-prod-mgr-02", "config-prod-mgr-02",
+      "member-prod-mgr-03", "join-prod-mgr-03", "config-prod-mgr-03",
+      "member-prod-app-01", "join-prod-app-01", "config-prod-app-01",
+      "member-prod-app-02", "join-prod-app-02", "config-prod-app-02",
+      "member-prod-app-03", "join-prod-app-03", "config-prod-app-03",
+    ]);
+    // Every dependency precedes its dependent: no join before init, no label before join.
+    const position = new Map(steps.map((s, i) => [s.id, i]));
+    for (const s of steps) for (const a of s.after) assert.ok(position.get(a)! < position.get(s.id)!, `${a} before ${s.id}`);
+  });
+
+  test("init advertises the private IP and carves overlays from swarmAddrPool", () => {
+    assert.deepEqual(byId.get("init")!.env, { NODE_NAME: "prod-mgr-01", PRIVATE_IP: "10.20.1.10", DEFAULT_ADDR_POOL: "10.128.0.0/16" });
+    assert.equal(byId.get("init")!.runOn, "prod-mgr-01");
+  });
+
+  test("joins use the private network and the right token; leaving is their delete", () => {
+    const mgr = byId.get("join-prod-mgr-02")!;
+    assert.deepEqual(mgr.env, { NODE_NAME: "prod-mgr-02", PRIVATE_IP: "10.20.1.11", ROLE: "manager", MANAGER_ADDR: "10.20.1.10", JOIN_TIMEOUT_S: "300" });
+    assert.deepEqual(mgr.secretEnv, { JOIN_TOKEN: "managerToken" });
+    assert.deepEqual(mgr.after, ["wait-prod-mgr-02", "member-prod-mgr-02", "token-manager"]);
+    assert.deepEqual(byId.get("join-prod-app-03")!.secretEnv, { JOIN_TOKEN: "workerToken" });
+    assert.deepEqual(mgr.onDelete, { script: "swarm-leave", env: { NODE_NAME: "prod-mgr-02", LEAVE_FORCE: "0" } });
+  });
+
+  test("node config: labels with replace semantics, managers drained, drain-on-delete for pool shrink", () => {
+    const app = byId.get("config-prod-app-02")!;
+    assert.equal(app.runOn, "prod-mgr-01");
+    assert.deepEqual(app.env, { NODE_NAME: "prod-app-02", NODE_LABELS: "location=nbg1\npool=app\ntype=service", NODE_AVAILABILITY: "active", NODE_READY_TIMEOUT_S: "300" });
+    assert.deepEqual(app.onDelete, { script: "node-remove", env: { NODE_NAME: "prod-app-02", REMOVE_STEP: "prepare", DRAIN_TIMEOUT_S: "300" } });
+    assert.equal(byId.get("config-prod-mgr-03")!.env.NODE_AVAILABILITY, "drain");
+    assert.equal(byId.get("config-prod-mgr-01")!.onDelete, undefined);
+    assert.deepEqual(byId.get("member-prod-app-02")!.onDelete, { script: "node-remove", env: { NODE_NAME: "prod-app-02", REMOVE_STEP: "remove", DOWN_TIMEOUT_S: "120" } });
+  });
+
+  test("a removed label disappears from the step's input, so the step re-runs", () => {
+    const without = loadStack("prod", { nodePools: ["mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1", "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 ipOffset=30"] });
+    const step = bootstrapSteps(without, buildTopology(without)).find((s) => s.id === "config-prod-app-02")!;
+    assert.equal(step.env.NODE_LABELS, "location=nbg1\npool=app");
+    assert.notDeepEqual(step.triggers, byId.get("config-prod-app-02")!.triggers);
+  });
+
+  test("script input: quoted exports, then the script; the shell reads it back exactly", () => {
+    const text = scriptInput("swarm-token", { NODE_NAME: "it's", ROLE: "worker" });
+    assert.ok(text.startsWith(`export NODE_NAME=${shellQuote("it's")}\nexport ROLE='worker'\n#!/usr/bin/env bash`));
+    const r = spawnSync("bash", ["-c", `${text.split("\n").slice(0, 2).join("\n")}\nprintf '%s|%s' "$NODE_NAME" "$ROLE"`], { encoding: "utf8" });
+    assert.equal(r.stdout, "it's|worker");
+    assert.equal(labelsText({ b: "2", a: "1" }), "a=1\nb=2");
+  });
+});
+
+describe("bootstrap resources (prod, mocks)", () => {
+  let run: ProgramRun;
+  let cmds: Map<string, RecordedResource>;
+  before(async () => {
+    run = await runProgram("prod", stackFileConfig("prod"), { state });
+    cmds = new Map(run.byType("command:remote:Command").map((c) => [c.name.replace(/^swarm-/, ""), c]));
+  });
+
+  test("one remote command per step, connected to the right node over the configured port", () => {
+    assert.equal(cmds.size, 25);
+    const init = cmds.get("init")!;
+    assert.ok(isSecretInput(init.inputs.connection), "the connection carries the private key: secret");
+    assert.deepEqual(reveal(init.inputs.connection), {
+      host: "198.51.100.1",
+      port: 2222,
+      user: "deploy",
+      privateKey: TEST_PRIVATE_KEY,
+      perDialTimeout: 15,
+      dialErrorLimit: 80,
+    });
+    assert.equal(init.inputs.create, REMOTE_SHELL);
+    assert.equal(init.inputs.update, REMOTE_SHELL);
+    assert.equal(init.inputs.stdin, scriptInput("swarm-init", { NODE_NAME: "prod-mgr-01", PRIVATE_IP: "10.20.1.10", DEFAULT_ADDR_POOL: "10.128.0.0/16" }));
+    assert.equal((reveal(cmds.get("join-prod-app-01")!.inputs.connection) as { host: string }).host, "198.51.100.21");
+    assert.equal((reveal(cmds.get("config-prod-app-01")!.inputs.connection) as { host: string }).host, "198.51.100.1");
+  });
+
+  test("dependency order is declared: no join before init and token, no label before join, provider after labels", () => {
+    const deps = (id: string) => cmds.get(id)!.options.dependsOn;
+    assert.ok(deps("init").includes("swarm-wait-prod-mgr-01"));
+    assert.ok(deps("token-worker").includes("swarm-init"));
+    assert.deepEqual(deps("join-prod-app-01").filter((d) => d.startsWith("swarm-")), ["swarm-wait-prod-app-01", "swarm-member-prod-app-01", "swarm-token-worker"]);
+    assert.ok(deps("config-prod-app-01").includes("swarm-join-prod-app-01"));
+    assert.ok(deps("join-prod-app-01").includes("cluster-prod-app-01-private"), "waits for the private network attachment");
+    const provider = run.one("pulumi:providers:docker", "swarm-docker");
+    assert.deepEqual([...provider.options.dependsOn].sort(), [...cmds.keys()].filter((k) => k.startsWith("config-")).map((k) => `swarm-${k}`).sort());
+    assert.equal(provider.inputs.host, "ssh://deploy@198.51.100.1:2222");
+  });
+
+  test("join tokens are secrets: captured quietly, encrypted in state, passed only on stdin", () => {
+    const token = cmds.get("token-worker")!;
+    assert.equal(token.inputs.logging, "stderr");
+    assert.deepEqual([...token.options.additionalSecretOutputs!].sort(), ["connection", "stdout"]);
+    const join = cmds.get("join-prod-app-02")!;
+    assert.ok(isSecretInput(join.inputs.stdin), "stdin holds the token: secret");
+    assert.ok(String(reveal(join.inputs.stdin)).includes(`export JOIN_TOKEN='${TOKEN}'`));
+    assert.ok(!isSecretInput(cmds.get("config-prod-app-02")!.inputs.stdin), "steps without secrets stay readable in the diff");
+    assert.ok(!String(join.inputs.create).includes(TOKEN));
+    assert.equal(join.inputs.logging, "stdoutAndStderr");
+    assert.ok(String(join.inputs.delete).includes(readScript("swarm-leave").split("\n")[0]));
+  });
+
+  test("the node config step carries the labels; changing them updates in place (update command set)", () => {
+    const cfg = cmds.get("config-prod-app-03")!;
+    assert.match(String(cfg.inputs.stdin), /^export NODE_LABELS='location=hel1\npool=app\ntype=service'$/m);
+    assert.equal(cfg.inputs.update, REMOTE_SHELL);
+  });
+});

@@ -1,0 +1,152 @@
+import { test, describe, before } from "node:test";
+import assert from "node:assert/strict";
+import { parse } from "yaml";
+import { runProgram, type ProgramRun, SecretValue } from "../tools/mock-runtime";
+import { stackFileConfig } from "./support/config";
+import { publicKeyFromPrivate } from "../core/ssh";
+import { TEST_PRIVATE_KEY } from "./support/config";
+
+const FLOATING = "203.0.113.10";
+const DEPLOY_KEY = publicKeyFromPrivate(TEST_PRIVATE_KEY)!;
+
+/** Computed values a real `pulumi up` would return, so applies run. */
+function state(args: { type: string; name: string; inputs: Record<string, unknown> }): Record<string, unknown> | undefined {
+  if (args.type === "hcloud:index/floatingIp:FloatingIp") return { ipAddress: FLOATING };
+  if (args.type === "hcloud:index/server:Server") return { ipv4Address: `198.51.100.${10 + Number(/(\d+)$/.exec(args.name)![1])}` };
+  if (args.type === "command:remote:Command") return { stdout: "SWMTKN-1-test-token", stderr: "" };
+  return undefined;
+}
+
+const LABELS = { "managed-by": "pulumi", project: "swarm-platform" };
+
+for (const stack of ["test", "prod"] as const) {
+  describe(`Hetzner resources (${stack})`, () => {
+    let run: ProgramRun;
+    const prod = stack === "prod";
+    const labels = { ...LABELS, stack };
+    before(async () => {
+      run = await runProgram(stack, stackFileConfig(stack), { state });
+    });
+
+    test("SSH key: the deploy key's public half", () => {
+      const key = run.one("hcloud:index/sshKey:SshKey", "cluster-deploy-key");
+      assert.deepEqual(key.inputs, { name: `${stack}-deploy`, publicKey: DEPLOY_KEY, labels });
+    });
+
+    test("network and subnet", () => {
+      const net = run.one("hcloud:index/network:Network", "cluster-network");
+      assert.deepEqual(net.inputs, { name: `${stack}-net`, ipRange: "10.20.0.0/16", deleteProtection: prod, labels });
+      assert.equal(net.options.protect, prod);
+      const subnet = run.one("hcloud:index/networkSubnet:NetworkSubnet", "cluster-subnet");
+      assert.deepEqual(subnet.inputs, { networkId: Number(net.id), type: "cloud", networkZone: "eu-central", ipRange: "10.20.1.0/24" });
+    });
+
+    test("placement groups: spread, one per pool", () => {
+      assert.deepEqual(run.byType("hcloud:index/placementGroup:PlacementGroup").map((g) => g.inputs), [
+        { name: `${stack}-mgr-spread-1`, type: "spread", labels: { ...labels, pool: "mgr" } },
+        { name: `${stack}-app-spread-1`, type: "spread", labels: { ...labels, pool: "app" } },
+      ]);
+    });
+
+    test("firewalls: default deny, SSH from admin ranges, 80/443 only on the edge", () => {
+      const base = run.one("hcloud:index/firewall:Firewall", "cluster-fw-base");
+      assert.deepEqual(base.inputs, {
+        name: `${stack}-base`,
+        labels: { ...labels, role: "base" },
+        rules: [
+          { description: "SSH from admin ranges", direction: "in", protocol: "tcp", port: "2222", sourceIps: ["198.51.100.0/24"] },
+          { description: "ICMP (ping, path MTU discovery)", direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0", "::/0"] },
+        ],
+      });
+      const edge = run.one("hcloud:index/firewall:Firewall", "cluster-fw-edge");
+      assert.deepEqual(edge.inputs, {
+        name: `${stack}-edge`,
+        labels: { ...labels, role: "edge" },
+        rules: [
+          { description: "HTTP (ACME challenge, redirect to HTTPS)", direction: "in", protocol: "tcp", port: "80", sourceIps: ["0.0.0.0/0", "::/0"] },
+          { description: "HTTPS", direction: "in", protocol: "tcp", port: "443", sourceIps: ["0.0.0.0/0", "::/0"] },
+        ],
+      });
+    });
+
+    test("servers: image by name, firewalls attached at creation, never replaced by drift-prone inputs", () => {
+      const servers = run.byType("hcloud:index/server:Server").sort((a, b) => a.name.localeCompare(b.name));
+      const base = run.one("hcloud:index/firewall:Firewall", "cluster-fw-base");
+      const edgeFw = run.one("hcloud:index/firewall:Firewall", "cluster-fw-edge");
+      const key = run.one("hcloud:index/sshKey:SshKey", "cluster-deploy-key");
+      const expected = prod
+        ? [["prod-mgr-01", "cx32", "fsn1", "manager", "mgr"], ["prod-mgr-02", "cx32", "nbg1", "manager", "mgr"], ["prod-mgr-03", "cx32", "hel1", "manager", "mgr"],
+          ["prod-app-01", "cx42", "fsn1", "worker", "app"], ["prod-app-02", "cx42", "nbg1", "worker", "app"], ["prod-app-03", "cx42", "hel1", "worker", "app"]]
+        : [["test-mgr-01", "cx22", "fsn1", "manager", "mgr"], ["test-app-01", "cx32", "fsn1", "worker", "app"], ["test-app-02", "cx32", "fsn1", "worker", "app"]];
+      expected.sort((a, b) => a[0].localeCompare(b[0]));
+      assert.deepEqual(servers.map((s) => s.name), expected.map((e) => `cluster-${e[0]}`));
+      for (const [i, s] of servers.entries()) {
+        const [name, type, location, role, pool] = expected[i];
+        const group = run.one("hcloud:index/placementGroup:PlacementGroup", `cluster-${stack}-${pool}-spread-1`);
+        const { userData, ...rest } = s.inputs;
+        assert.deepEqual(rest, {
+          name,
+          serverType: type,
+          image: "debian-12",
+          location,
+          placementGroupId: Number(group.id),
+          sshKeys: [key.id],
+          firewallIds: name === `${stack}-app-01` ? [Number(base.id), Number(edgeFw.id)] : [Number(base.id)],
+          publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+          deleteProtection: prod,
+          rebuildProtection: prod,
+          labels: { ...labels, pool, role },
+        }, name);
+        assert.equal((parse(userData as string) as { hostname: string }).hostname, name);
+        assert.deepEqual(s.options.ignoreChanges, ["userData", "image", "sshKeys"]);
+        assert.equal(s.options.protect, prod);
+      }
+    });
+
+    test("each server joins the subnet with its fixed private IP", () => {
+      const subnet = run.one("hcloud:index/networkSubnet:NetworkSubnet", "cluster-subnet");
+      const attachments = run.byType("hcloud:index/serverNetwork:ServerNetwork").sort((a, b) => String(a.inputs.ip).localeCompare(String(b.inputs.ip)));
+      const ips = prod ? ["10.20.1.10", "10.20.1.11", "10.20.1.12", "10.20.1.30", "10.20.1.31", "10.20.1.32"] : ["10.20.1.10", "10.20.1.30", "10.20.1.31"];
+      assert.deepEqual(attachments.map((a) => a.inputs.ip), ips);
+      for (const a of attachments) {
+        const server = run.one("hcloud:index/server:Server", a.name.replace(/-private$/, ""));
+        assert.deepEqual(a.inputs, { serverId: Number(server.id), subnetId: subnet.id, ip: a.inputs.ip });
+      }
+    });
+
+    test("floating IP on the edge node, configured in its cloud-init", () => {
+      const fip = run.one("hcloud:index/floatingIp:FloatingIp", "cluster-floating-ip");
+      assert.deepEqual(fip.inputs, {
+        name: `${stack}-edge`,
+        type: "ipv4",
+        homeLocation: "fsn1",
+        description: `Edge address of ${stack}, held by ${stack}-app-01`,
+        deleteProtection: prod,
+        labels,
+      });
+      assert.equal(fip.options.protect, prod);
+      const edge = run.one("hcloud:index/server:Server", `cluster-${stack}-app-01`);
+      assert.deepEqual(run.one("hcloud:index/floatingIpAssignment:FloatingIpAssignment", "cluster-floating-ip-assignment").inputs, {
+        floatingIpId: Number(fip.id),
+        serverId: Number(edge.id),
+      });
+      assert.match(edge.inputs.userData as string, /address 203\.0\.113\.10/);
+      for (const s of run.byType("hcloud:index/server:Server").filter((x) => x !== edge)) {
+        assert.doesNotMatch(s.inputs.userData as string, /60-floating-ip/);
+      }
+      assert.equal(run.outputs.floatingIp, FLOATING);
+    });
+
+    test("the same config declares byte-identical inputs (no spurious diff on the next preview)", async () => {
+      const again = await runProgram(stack, stackFileConfig(stack), { state });
+      const strip = (r: ProgramRun) => [...r.resources].sort((a, b) => `${a.type}${a.name}`.localeCompare(`${b.type}${b.name}`)).filter((x) => x.type.startsWith("hcloud:")).map((x) => [x.type, x.name, JSON.stringify(x.inputs, (k, v) => (/Ids?$|^sshKeys$/.test(k) ? "<id>" : v))]);
+      assert.deepEqual(strip(again), strip(run));
+    });
+
+    test("outputs known before deploy", () => {
+      assert.equal(run.outputs.edgeNode, `${stack}-app-01`);
+      assert.equal(run.outputs.deployPublicKey, DEPLOY_KEY);
+      assert.ok(!(run.outputs.deployPublicKey instanceof SecretValue));
+    });
+  });
+}

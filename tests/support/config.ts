@@ -1,0 +1,30 @@
+import { readStackFile, offlineSecrets } from "../../stacks/stack-file";
+import { loadStackConfig, PROJECT, type StackConfig } from "../../stacks/config";
+import { throwawayPrivateKey } from "../../core/ssh";
+import { join } from "node:path";
+
+export const ROOT = join(__dirname, "..", "..");
+
+/** A deterministic deploy key for tests (generated once per process). */
+export const TEST_PRIVATE_KEY = throwawayPrivateKey();
+
+/** The raw config of a committed stack file, with test stand-ins for secrets. */
+export function stackFileConfig(stack: "test" | "prod"): Record<string, string> {
+  const file = readStackFile(ROOT, stack);
+  return { ...file.config, ...offlineSecrets(file.config), [`${PROJECT}:sshPrivateKey`]: TEST_PRIVATE_KEY };
+}
+
+/** Raw config with overrides; a value of undefined removes the key. */
+export function withOverrides(stack: "test" | "prod", overrides: Record<string, unknown>): Record<string, string> {
+  const raw: Record<string, string> = stackFileConfig(stack);
+  for (const [k, v] of Object.entries(overrides)) {
+    const key = k.includes(":") ? k : `${PROJECT}:${k}`;
+    if (v === undefined) delete raw[key];
+    else raw[key] = typeof v === "string" ? v : JSON.stringify(v);
+  }
+  return raw;
+}
+
+export function loadStack(stack: "test" | "prod", overrides: Record<string, unknown> = {}): StackConfig {
+  return loadStackConfig(stack, withOverrides(stack, overrides));
+}
