@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { describe, test } from "node:test";
-import { loadStackConfig, PROJECT, type StackConfig } from "../stacks/config";
-import { offlineSecrets, readStackFile } from "../stacks/stack-file";
-import { throwawayPrivateKey } from "../core/ssh";
+import { loadStack as load } from "./support/config";
 import { buildTopology, pinTo, type Topology } from "../core/topology";
 import { analyseFailures, eligibleNodes, majority, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
 import { buildPlatform } from "../specs/platform";
@@ -11,16 +8,6 @@ import {
   EMPTY_PLATFORM, MiB, RESTART_ANY, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE,
   type PlatformSpec, type ServiceSpec,
 } from "../specs/model";
-
-const ROOT = join(__dirname, "..");
-const KEY = throwawayPrivateKey();
-
-function load(stack: "test" | "prod", overrides: Record<string, unknown> = {}): StackConfig {
-  const file = readStackFile(ROOT, stack);
-  const raw: Record<string, string> = { ...file.config, ...offlineSecrets(file.config), [`${PROJECT}:sshPrivateKey`]: KEY };
-  for (const [k, v] of Object.entries(overrides)) raw[`${PROJECT}:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
-  return loadStackConfig(stack, raw);
-}
 
 function service(name: string, component: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
   const stateful = over.stateful ?? false;
@@ -73,9 +60,9 @@ const prod = load("prod");
 const prodTopo = buildTopology(prod);
 const APP = ["prod-app-01", "prod-app-02", "prod-app-03"];
 
-describe("placement constraints", () => {
+void describe("placement constraints", () => {
   const node = prodTopo.nodes.find((n) => n.name === "prod-app-02")!;
-  test("hostname, role and labels are evaluated against the topology", () => {
+  void test("hostname, role and labels are evaluated against the topology", () => {
     assert.equal(satisfies(node, "node.hostname == prod-app-02"), true);
     assert.equal(satisfies(node, "node.hostname==prod-app-01"), false);
     assert.equal(satisfies(node, "node.hostname != prod-app-01"), true);
@@ -87,15 +74,15 @@ describe("placement constraints", () => {
     assert.equal(satisfies(node, "node.labels.missing != x"), true);
     assert.equal(satisfies(node, "node.platform.os == linux"), true, "attributes the topology does not model are assumed satisfied");
   });
-  test("an expression that is not a constraint is an error, not silently true", () => {
+  void test("an expression that is not a constraint is an error, not silently true", () => {
     assert.throws(() => satisfies(node, "node.labels.type"), /not a Swarm placement constraint/);
   });
-  test("drained managers never take tasks", () => {
+  void test("drained managers never take tasks", () => {
     assert.deepEqual(eligibleNodes(prodTopo, { placement: { constraints: [], spread: [] } }).map((n) => n.name), APP);
   });
 });
 
-describe("prod: no single node or location failure loses a quorum", () => {
+void describe("prod: no single node or location failure loses a quorum", () => {
   const families = platform(
     ...members("etcd", APP),
     ...members("rabbitmq", APP),
@@ -107,7 +94,7 @@ describe("prod: no single node or location failure loses a quorum", () => {
   );
   const report = analyseFailures(prod, prodTopo, families);
 
-  test("one domain per node, then one per location", () => {
+  void test("one domain per node, then one per location", () => {
     assert.deepEqual(report.map((d) => d.domain), [
       "node:prod-mgr-01", "node:prod-mgr-02", "node:prod-mgr-03",
       "node:prod-app-01", "node:prod-app-02", "node:prod-app-03",
@@ -116,11 +103,11 @@ describe("prod: no single node or location failure loses a quorum", () => {
     assert.deepEqual(domain(report, "location:fsn1").nodes, ["prod-mgr-01", "prod-app-01"]);
   });
 
-  test("every domain keeps every quorum", () => {
+  void test("every domain keeps every quorum", () => {
     for (const d of report) assert.deepEqual(d.quorumLost, [], `${d.domain}: ${d.lost.join("; ")}`);
   });
 
-  test("a manager node: one of three managers, nothing else", () => {
+  void test("a manager node: one of three managers, nothing else", () => {
     const d = domain(report, "node:prod-mgr-02");
     assert.deepEqual(d.lost, ["swarm manager prod-mgr-02 (2 of 3 remain, 2 needed)"]);
     assert.equal(d.floatingIp, "kept");
@@ -129,7 +116,7 @@ describe("prod: no single node or location failure loses a quorum", () => {
     });
   });
 
-  test("the edge node: one member of each family, one apisix replica, the floating IP", () => {
+  void test("the edge node: one member of each family, one apisix replica, the floating IP", () => {
     const d = domain(report, "node:prod-app-01");
     assert.deepEqual(d.lost, [
       "etcd member etcd-1 on prod-app-01 (2 of 3 remain, 2 needed)",
@@ -145,14 +132,14 @@ describe("prod: no single node or location failure loses a quorum", () => {
     assert.deepEqual(d.unavailable, []);
   });
 
-  test("a stateful singleton is unavailable with its node, which is not a quorum loss", () => {
+  void test("a stateful singleton is unavailable with its node, which is not a quorum loss", () => {
     const d = domain(report, "node:prod-app-02");
     assert.deepEqual(d.unavailable, ["prometheus"]);
     assert.ok(d.lost.includes("prometheus (prometheus, single member on prod-app-02: down until it returns)"), d.lost.join("\n"));
     assert.deepEqual(d.quorumLost, []);
   });
 
-  test("a location takes its manager and its worker together", () => {
+  void test("a location takes its manager and its worker together", () => {
     const d = domain(report, "location:hel1");
     assert.equal(d.lost[0], "swarm manager prod-mgr-03 (2 of 3 remain, 2 needed)");
     assert.deepEqual(d.stateful.map((f) => [f.family, f.remaining, f.keepsQuorum]), [
@@ -162,23 +149,23 @@ describe("prod: no single node or location failure loses a quorum", () => {
   });
 });
 
-describe("the committed stacks with the platform as built today", () => {
+void describe("the committed stacks with the platform as built today", () => {
   for (const stack of ["test", "prod"] as const) {
     const cfg = load(stack);
     const topo = buildTopology(cfg);
     const report = analyseFailures(cfg, topo, buildPlatform(cfg, topo));
-    test(`${stack}: figures`, () => {
+    void test(`${stack}: figures`, () => {
       for (const d of report) {
         console.log(`${stack} ${d.domain}: quorumLost=[${d.quorumLost.join(",")}] floatingIp=${d.floatingIp} lost=${d.lost.length}`);
       }
       assert.equal(report.length, topo.nodes.length + new Set(topo.nodes.map((n) => n.location)).size);
     });
   }
-  test("prod: no single node failure loses any quorum", () => {
+  void test("prod: no single node failure loses any quorum", () => {
     const report = analyseFailures(prod, prodTopo, buildPlatform(prod, prodTopo));
     for (const d of report.filter((x) => x.kind === "node")) assert.deepEqual(d.quorumLost, [], d.domain);
   });
-  test("test: the single manager is a single point of failure, and the report says so", () => {
+  void test("test: the single manager is a single point of failure, and the report says so", () => {
     const cfg = load("test");
     const topo = buildTopology(cfg);
     const report = analyseFailures(cfg, topo, buildPlatform(cfg, topo));
@@ -190,15 +177,15 @@ describe("the committed stacks with the platform as built today", () => {
   });
 });
 
-describe("what breaks a quorum", () => {
-  test("two members of a family on one node lose its quorum with that node", () => {
+void describe("what breaks a quorum", () => {
+  void test("two members of a family on one node lose its quorum with that node", () => {
     const report = analyseFailures(prod, prodTopo, platform(...members("etcd", ["prod-app-01", "prod-app-01", "prod-app-02"])));
     assert.deepEqual(domain(report, "node:prod-app-01").quorumLost, ["etcd"]);
     assert.deepEqual(domain(report, "node:prod-app-02").quorumLost, []);
     assert.equal(domain(report, "node:prod-app-01").lost[0], "etcd members etcd-1 on prod-app-01, etcd-2 on prod-app-01 (1 of 3 remain, 2 needed: QUORUM LOST)");
   });
 
-  test("a family spread over two locations of three loses quorum with the location that holds two", () => {
+  void test("a family spread over two locations of three loses quorum with the location that holds two", () => {
     const cfg = load("prod", {
       nodePools: [
         "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
@@ -213,14 +200,14 @@ describe("what breaks a quorum", () => {
     assert.deepEqual(domain(report, "location:nbg1").quorumLost, []);
   });
 
-  test("a member pinned to a drained manager never runs, so it counts as lost everywhere", () => {
+  void test("a member pinned to a drained manager never runs, so it counts as lost everywhere", () => {
     const report = analyseFailures(prod, prodTopo, platform(...members("etcd", ["prod-mgr-01", "prod-app-02", "prod-app-03"])));
     const d = domain(report, "node:prod-app-02");
     assert.deepEqual(d.quorumLost, ["etcd"]);
     assert.match(d.lost[0], /etcd-1 placeable nowhere, etcd-2 on prod-app-02 \(1 of 3 remain, 2 needed: QUORUM LOST\)/);
   });
 
-  test("an unpinned stateful member is charged to every node it may run on", () => {
+  void test("an unpinned stateful member is charged to every node it may run on", () => {
     const loose = service("vault-x", "vault", { stateful: true, mode: { replicas: 1 } });
     const report = analyseFailures(prod, prodTopo, platform(...members("vault", ["prod-app-01", "prod-app-02"]), loose));
     assert.deepEqual(domain(report, "node:prod-app-03").quorumLost, [], "3 members, majority 2: losing only the loose one keeps 2");
@@ -228,32 +215,32 @@ describe("what breaks a quorum", () => {
     assert.deepEqual(domain(report, "node:prod-mgr-01").quorumLost, []);
   });
 
-  test("majority", () => {
+  void test("majority", () => {
     assert.deepEqual([1, 2, 3, 4, 5].map(majority), [1, 2, 2, 3, 3]);
   });
 });
 
-describe("stateless replicas", () => {
+void describe("stateless replicas", () => {
   const topo: Topology = prodTopo;
   const at = (svc: ServiceSpec, id: string) => domain(analyseFailures(prod, topo, platform(svc)), id).stateless;
 
-  test("6 replicas without a cap: even spread puts at most 2 on a node", () => {
+  void test("6 replicas without a cap: even spread puts at most 2 on a node", () => {
     const svc = service("api", "api", { mode: { replicas: 6 } });
     assert.deepEqual(at(svc, "node:prod-app-03"), [{ service: "api", mode: "replicated", running: 6, lost: 2, remaining: 4, afterReschedule: 6 }]);
   });
 
-  test("replicas above what max_replicas_per_node allows: only the placeable ones run", () => {
+  void test("replicas above what max_replicas_per_node allows: only the placeable ones run", () => {
     const svc = service("api", "api", { mode: { replicas: 5 }, placement: { constraints: [], spread: [], maxReplicasPerNode: 1 } });
     assert.deepEqual(at(svc, "node:prod-app-01"), [{ service: "api", mode: "replicated", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
   });
 
-  test("a global service loses the task of each failed eligible node", () => {
+  void test("a global service loses the task of each failed eligible node", () => {
     const svc = service("agent", "agent", { mode: { global: true }, placement: { constraints: [], spread: [] } });
     assert.deepEqual(at(svc, "location:nbg1"), [{ service: "agent", mode: "global", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
     assert.deepEqual(at(svc, "node:prod-mgr-02"), [], "drained managers run no tasks");
   });
 
-  test("spread over locations: a location holds at most its share", () => {
+  void test("spread over locations: a location holds at most its share", () => {
     const cfg = load("prod", {
       nodePools: [
         "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
@@ -267,7 +254,7 @@ describe("stateless replicas", () => {
     assert.deepEqual(domain(report, "node:prod-app-01").stateless, [{ service: "api", mode: "replicated", running: 4, lost: 1, remaining: 3, afterReschedule: 4 }]);
   });
 
-  test("a service pinned to the edge is gone with it and cannot come back elsewhere", () => {
+  void test("a service pinned to the edge is gone with it and cannot come back elsewhere", () => {
     const svc = service("edge-proxy", "edge", { placement: { constraints: [pinTo(topo.edge)], spread: [] } });
     assert.deepEqual(at(svc, "node:prod-app-01"), [{ service: "edge-proxy", mode: "replicated", running: 1, lost: 1, remaining: 0, afterReschedule: 0 }]);
     assert.deepEqual(at(svc, "node:prod-app-02"), []);
