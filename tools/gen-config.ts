@@ -59,6 +59,7 @@ export function settingsTable(): string {
       rows.push(`| **${group}** | | | | |`);
     }
     const dflt = (p: "test" | "prod"): string => {
+      if (def.key === "profile") return `stack name (\`${p}\`)`;
       if (def.default === undefined) return def.secret ? "required (secret)" : "required";
       return "`" + mdEscape(JSON.stringify(fileValue(def, defaultFor(def, p)))) + "`";
     };
