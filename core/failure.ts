@@ -281,3 +281,11 @@ export function analyseFailures(config: StackConfig, topology: Topology, platfor
   }
   return out;
 }
+
+/** What the plan warns about: in prod, a single node whose failure costs a quorum. */
+export function failureWarnings(profile: string, report: readonly DomainImpact[]): string[] {
+  if (profile !== "prod") return [];
+  return report
+    .filter((d) => d.kind === "node" && d.quorumLost.length > 0)
+    .map((d) => `failure of ${d.name} alone loses the quorum of ${d.quorumLost.join(", ")}: a prod stack must survive any single node`);
+}

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadStack as load } from "./support/config";
 import { buildTopology, pinTo, type Topology } from "../core/topology";
-import { analyseFailures, eligibleNodes, majority, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { analyseFailures, eligibleNodes, failureWarnings, majority, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { planStack } from "../tools/plan";
+import { renderTable } from "../tools/report";
+import { ROOT } from "./support/config";
 import { buildPlatform } from "../specs/platform";
 import {
   EMPTY_PLATFORM, MiB, RESTART_ANY, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE,
@@ -258,5 +261,34 @@ void describe("stateless replicas", () => {
     const svc = service("edge-proxy", "edge", { placement: { constraints: [pinTo(topo.edge)], spread: [] } });
     assert.deepEqual(at(svc, "node:prod-app-01"), [{ service: "edge-proxy", mode: "replicated", running: 1, lost: 1, remaining: 0, afterReschedule: 0 }]);
     assert.deepEqual(at(svc, "node:prod-app-02"), []);
+  });
+});
+
+void describe("the offline plan carries the analysis", () => {
+  void test("JSON failureAnalysis[] for prod: every domain, with domain, lost[] and quorumLost[]", async () => {
+    const { report } = await planStack(ROOT, "prod");
+    const json = JSON.parse(JSON.stringify(report)) as { failureAnalysis: { domain: string; lost: string[]; quorumLost: string[]; floatingIp: string }[]; warnings: string[] };
+    assert.deepEqual(json.failureAnalysis.map((d) => d.domain), [
+      "node:prod-mgr-01", "node:prod-mgr-02", "node:prod-mgr-03",
+      "node:prod-app-01", "node:prod-app-02", "node:prod-app-03",
+      "location:fsn1", "location:nbg1", "location:hel1",
+    ]);
+    for (const d of json.failureAnalysis) {
+      assert.ok(Array.isArray(d.lost) && Array.isArray(d.quorumLost), d.domain);
+      if (d.domain.startsWith("node:")) assert.deepEqual(d.quorumLost, [], d.domain);
+    }
+    assert.equal(json.failureAnalysis[3].floatingIp, "lost");
+    assert.ok(!json.warnings.some((w) => w.includes("quorum")), json.warnings.join("\n"));
+    const text = renderTable(report);
+    assert.match(text, /\nFailure analysis .*\nDOMAIN +QUORUM LOST +FLOATING IP +LOST\n/);
+    assert.match(text, /\nnode:prod-mgr-01 +none +kept +swarm manager prod-mgr-01 \(2 of 3 remain, 2 needed\)\n/);
+  });
+
+  void test("a prod stack that loses a quorum with one node gets a plan warning; test does not", () => {
+    const report = analyseFailures(prod, prodTopo, platform(...members("etcd", ["prod-app-01", "prod-app-01", "prod-app-02"])));
+    assert.deepEqual(failureWarnings("prod", report), [
+      "failure of prod-app-01 alone loses the quorum of etcd: a prod stack must survive any single node",
+    ]);
+    assert.deepEqual(failureWarnings("test", report), []);
   });
 });

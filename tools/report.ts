@@ -1,5 +1,7 @@
 import { buildTopology } from "../core/topology";
 import { buildFirewalls } from "../core/firewall";
+import { analyseFailures, failureWarnings, type DomainImpact } from "../core/failure";
+import { buildPlatform } from "../specs/platform";
 import type { ProgramRun } from "./mock-runtime";
 
 /** Version of the JSON plan layout; bumped when a field changes meaning or disappears. */
@@ -37,6 +39,8 @@ export interface PlanReport {
   resources: Record<string, number>;
   /** Stack outputs; values known only after deploy read "(known after deploy)". */
   outputs: Record<string, unknown>;
+  /** Per node and per location: what its failure takes down (core/failure.ts). */
+  failureAnalysis: DomainImpact[];
   warnings: string[];
 }
 
@@ -46,6 +50,7 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
   const firewalls = buildFirewalls(cfg, topology);
   const resources: Record<string, number> = {};
   for (const r of run.resources) resources[r.type] = (resources[r.type] ?? 0) + 1;
+  const failureAnalysis = analyseFailures(cfg, topology, buildPlatform(cfg, topology));
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     stack: cfg.stack,
@@ -77,7 +82,8 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
     placementGroups: topology.placementGroups.map((g) => ({ name: g.name, pool: g.pool, nodes: [...g.nodes] })),
     resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
-    warnings: [],
+    failureAnalysis,
+    warnings: failureWarnings(cfg.profile, failureAnalysis),
   };
 }
 
@@ -108,6 +114,13 @@ export function renderTable(report: PlanReport): string {
   out.push(table(
     ["NODE", "PROTO", "PORT", "SOURCES", "WHY"],
     report.firewall.flatMap((f) => f.rules.map((r) => [f.node, r.protocol, r.port ?? "-", r.sources.join(","), r.description])),
+  ));
+  out.push("\nFailure analysis (worst case for stateless replicas; see core/failure.ts)\n");
+  out.push(table(
+    ["DOMAIN", "QUORUM LOST", "FLOATING IP", "LOST"],
+    report.failureAnalysis.flatMap((d) => (d.lost.length > 0 ? d.lost : ["nothing"]).map((item, i) => (i === 0
+      ? [d.domain, d.quorumLost.length > 0 ? d.quorumLost.join(",") : "none", d.floatingIp, item]
+      : ["", "", "", item]))),
   ));
   out.push("\nResources\n");
   out.push(table(["TYPE", "COUNT"], Object.entries(report.resources).map(([t, c]) => [t, String(c)])));
