@@ -33,6 +33,11 @@ export interface SettingDef<T = unknown> {
   readonly secret?: boolean;
   /** Documentation group (README table). */
   readonly group: string;
+  /**
+   * For secret settings: a valid-looking value the offline plan and the tests use
+   * when the real secret cannot be read (never used by `pulumi up`).
+   */
+  readonly standIn?: () => string;
 }
 
 export function isPerProfile<T>(d: T | PerProfile<T>): d is PerProfile<T> {

@@ -12,7 +12,7 @@ import {
   str,
   type SettingDef,
 } from "../schema";
-import { privateKeyProblem } from "../../core/ssh";
+import { privateKeyProblem, throwawayPrivateKey } from "../../core/ssh";
 
 const G_NODES = "Nodes and network";
 const G_ACCESS = "Access and firewall";
@@ -149,6 +149,7 @@ export const CORE_SETTINGS: SettingDef[] = [
     expected: "an unencrypted OpenSSH or PEM private key",
     description: "Deploy key (secret). Its public half is installed for the deploy user; the bootstrap connects with it.",
     parse: sshPrivateKey,
+    standIn: throwawayPrivateKey,
   },
   {
     key: "sshAdditionalPublicKeys",
