@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "../errors";
 import type { SettingDef } from "../schema";
 import type { CoreConfig, Values } from "../config";
+import { FRONT_AREA, type FrontSection } from "./front";
 
 /**
  * An area of the platform (data services, front services, operations) adds its
@@ -15,8 +16,9 @@ export interface Area<Name extends string, Section> {
 }
 
 /** Sections the areas add to StackConfig, by area name. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface AreaSections {}
+export interface AreaSections {
+  readonly front: FrontSection;
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const AREAS: readonly Area<string, any>[] = [];
+export const AREAS: readonly Area<string, any>[] = [FRONT_AREA];
