@@ -32,6 +32,8 @@ export const TYPES = {
 export const COMPONENT_LABEL = "swarm-platform.component";
 /** Label the Swarm renderer sets to "true" on each stateful member service. */
 export const STATEFUL_LABEL = "swarm-platform.stateful";
+/** Label the stateful specs set on each member service: the member's name (redis-1, ...). */
+export const MEMBER_LABEL = "swarm-platform.member";
 /** Stack label of Swarm objects (Hetzner resources carry `stack`). */
 export const SWARM_STACK_LABEL = "swarm-platform.stack";
 
@@ -252,8 +254,10 @@ function containerSpec(props: Props): Props {
 function serviceName(args: { props: Props; urn: string; type: string }): string {
   return str(args.props.name) ?? describeResource(args);
 }
+/** A stateful member carries `swarm-platform.stateful=true` or a `swarm-platform.member` label. */
 export function isStatefulService(props: Props): boolean {
-  return labelsOf(props)[STATEFUL_LABEL] === "true";
+  const labels = labelsOf(props);
+  return labels[STATEFUL_LABEL] === "true" || (labels[MEMBER_LABEL] ?? "") !== "";
 }
 
 export const swarmServiceResourceLimits: ResourceValidationPolicy = {
@@ -397,7 +401,7 @@ export function pinnedHost(props: Props): string | undefined {
 
 export const statefulMembersPinned: ResourceValidationPolicy = {
   name: "stateful-members-pinned",
-  description: `Each stateful member (label ${STATEFUL_LABEL}=true) is one replica pinned to one node (node.hostname == <node>), next to its volume.`,
+  description: `Each stateful member (label ${STATEFUL_LABEL}=true or ${MEMBER_LABEL}) is one replica pinned to one node (node.hostname == <node>), next to its volume.`,
   enforcementLevel: "mandatory",
   severity: "high",
   validateResource: (args, report) => {

@@ -16,7 +16,7 @@ import type {
   StackValidationPolicy,
 } from "@pulumi/policy";
 import {
-  COMPONENT_LABEL, isWorldCidr, noWorldOpenSshOrSwarmPorts, overlayNetworkOptionsSane, parseImage, parsePortRange,
+  COMPONENT_LABEL, isStatefulService, isWorldCidr, MEMBER_LABEL, noWorldOpenSshOrSwarmPorts, overlayNetworkOptionsSane, parseImage, parsePortRange,
   POLICIES, prodManagerQuorum, prodOverlayNetworksEncrypted, prodServersDeleteProtection, prodServersFullyProtected,
   secretLooking, stackOfUrn, STATEFUL_LABEL, statefulMembersOnDistinctNodes, statefulMembersPinned, statefulMembersStopFirst,
   SWARM_STACK_LABEL, swarmServiceHealthcheck, swarmServiceImageDigest, swarmServiceNoSecretInEnv, swarmServicePinnedImage,
@@ -314,6 +314,11 @@ void describe("Swarm services", () => {
     (((twoPins.taskSpec as Props).placement as Props).constraints as string[]).push("node.hostname == prod-app-02");
     assert.equal((await check(statefulMembersPinned, service(twoPins))).length, 1, "two different pins is no pin");
     assert.deepEqual(await check(statefulMembersPinned, service(goodService({}, { placement: { constraints: [] } }))), [], "stateless services are free to move");
+    // The specs mark members with swarm-platform.member; that alone makes a service stateful.
+    const byMemberLabel = goodService({ labels: [{ label: COMPONENT_LABEL, value: "redis" }, { label: MEMBER_LABEL, value: "redis-1" }] }, { placement: { constraints: [] } });
+    assert.equal(isStatefulService(byMemberLabel), true);
+    assert.equal(isStatefulService(goodService()), false);
+    assert.equal((await check(statefulMembersPinned, service(byMemberLabel))).length, 1);
     assert.deepEqual(await check(statefulMembersStopFirst, service(member("vault-1", "prod-app-01", { updateConfig: { order: "start-first", failureAction: "rollback" } }))),
       ["stateful member prod_vault-1 updates start-first; use stop-first"]);
   });
