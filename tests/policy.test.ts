@@ -318,7 +318,10 @@ void describe("Swarm services", () => {
     const byMemberLabel = goodService({ labels: [{ label: COMPONENT_LABEL, value: "redis" }, { label: MEMBER_LABEL, value: "redis-1" }] }, { placement: { constraints: [] } });
     assert.equal(isStatefulService(byMemberLabel), true);
     assert.equal(isStatefulService(goodService()), false);
-    assert.equal((await check(statefulMembersPinned, service(byMemberLabel))).length, 1);
+    assert.deepEqual(await check(statefulMembersPinned, service(byMemberLabel)), [
+      "stateful member prod_apisix is not pinned to exactly one node (placement constraint node.hostname == <node>)",
+      "stateful member prod_apisix has 3 replicas; a member is exactly one",
+    ]);
     assert.deepEqual(await check(statefulMembersStopFirst, service(member("vault-1", "prod-app-01", { updateConfig: { order: "start-first", failureAction: "rollback" } }))),
       ["stateful member prod_vault-1 updates start-first; use stop-first"]);
   });
