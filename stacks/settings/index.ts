@@ -2,6 +2,8 @@ import type { ConfigProblem } from "../errors";
 import type { SettingDef } from "../schema";
 import type { CoreConfig, Values } from "../config";
 import { FRONT_AREA, type FrontSection } from "./front";
+import { dataArea, imagesArea, type DataSection } from "./data";
+import type { Images } from "../../specs/images";
 
 /**
  * An area of the platform (data services, front services, operations) adds its
@@ -18,7 +20,9 @@ export interface Area<Name extends string, Section> {
 /** Sections the areas add to StackConfig, by area name. */
 export interface AreaSections {
   readonly front: FrontSection;
+  readonly images: Images;
+  readonly data: DataSection;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const AREAS: readonly Area<string, any>[] = [FRONT_AREA];
+export const AREAS: readonly Area<string, any>[] = [FRONT_AREA, imagesArea, dataArea];

@@ -1,0 +1,73 @@
+/**
+ * Stateful members (Redis, Sentinel, RabbitMQ, etcd): one Swarm service per
+ * member, pinned to its own node, with a stable hostname, `dnsrr` (a VIP could
+ * point at the wrong member) and its own volume. Members live on the workload
+ * nodes labelled type=service, workers before managers (a manager that takes
+ * workloads in a small stack should carry the lighter share).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CoreConfig } from "../stacks/config";
+import { buildTopology, pinTo, type NodeSpec, type Topology } from "../core/topology";
+import { platformLabels, type SpecContext } from "./context";
+import { RESTART_ANY, rollbackOf, STATEFUL_UPDATE, type ServiceSpec, type VolumeSpec } from "./model";
+
+/** The nodes stateful members are pinned to, in member order (member 1 on the first). */
+export function memberNodes(topology: Topology): NodeSpec[] {
+  const eligible = topology.workloadNodes.filter((n) => n.labels.type === "service");
+  return [...eligible.filter((n) => n.role === "worker"), ...eligible.filter((n) => n.role !== "worker")];
+}
+
+/** How many one-per-node members a validated core config can hold. */
+export function memberCapacity(core: CoreConfig): number {
+  return memberNodes(buildTopology(core)).length;
+}
+
+export interface Member {
+  /** Service name and stable hostname, e.g. redis-2. */
+  readonly name: string;
+  /** 1-based. */
+  readonly index: number;
+  readonly node: NodeSpec;
+}
+
+/** Members of a family: names `<family>-1..n`, member i on the i-th member node. */
+export function members(topology: Topology, family: string, count: number): Member[] {
+  const nodes = memberNodes(topology);
+  if (count > nodes.length) {
+    throw new Error(`${count} ${family} members need ${count} workload nodes labelled type=service, the topology has ${nodes.length} (the config validation should have caught this)`);
+  }
+  return Array.from({ length: count }, (_, i) => ({ name: `${family}-${i + 1}`, index: i + 1, node: nodes[i] }));
+}
+
+/** The parts every pinned member service shares. */
+export function pinnedMember(ctx: SpecContext, member: Member, component: string): Pick<
+  ServiceSpec,
+  "name" | "component" | "hostname" | "mode" | "endpointMode" | "placement" | "node" | "restartPolicy" | "update" | "rollback" | "labels" | "stateful"
+> {
+  return {
+    name: member.name,
+    component,
+    hostname: member.name,
+    mode: { replicas: 1 },
+    endpointMode: "dnsrr",
+    placement: { constraints: [pinTo(member.node)], spread: [] },
+    node: member.node.name,
+    restartPolicy: RESTART_ANY,
+    update: STATEFUL_UPDATE,
+    rollback: rollbackOf(STATEFUL_UPDATE),
+    labels: { ...platformLabels(ctx, component), "swarm-platform.member": member.name },
+    stateful: true,
+  };
+}
+
+/** The member's own local volume, on the node it is pinned to. */
+export function memberVolume(ctx: SpecContext, member: Member, component: string): VolumeSpec {
+  const key = `${member.name}-data`;
+  return { key, name: `${ctx.prefix}_${key}`, driver: "local", labels: platformLabels(ctx, component), node: member.node.name };
+}
+
+/** A file shipped with the specs (entrypoint scripts), read at build time. */
+export function specFile(name: string): string {
+  return readFileSync(join(__dirname, "files", name), "utf8");
+}
