@@ -77,11 +77,16 @@ export interface FileRef {
 }
 
 export interface MountSpec {
-  readonly type: "volume" | "bind";
-  /** Volume key (type volume) or host path (type bind). */
+  /** tmpfs: memory-only, for files rendered from secrets at start (never written to a disk). */
+  readonly type: "volume" | "bind" | "tmpfs";
+  /** Volume key (type volume), host path (type bind), or "" (type tmpfs). */
   readonly source: string;
   readonly target: string;
   readonly readOnly: boolean;
+  /** type tmpfs: size limit in bytes. */
+  readonly tmpfsSizeBytes?: number;
+  /** type tmpfs: permission bits of the mount point (e.g. 0o1777 for a non-root user). */
+  readonly tmpfsMode?: number;
 }
 
 export interface Resources {

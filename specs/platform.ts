@@ -3,12 +3,18 @@ import type { Topology } from "../core/topology";
 import { mergePlatform, type PlatformSpec } from "./model";
 import { specContext, type SpecContext } from "./context";
 import { networkSpecs } from "./networks";
+import { redisSpecs } from "./redis";
+import { rabbitmqSpecs } from "./rabbitmq";
+import { etcdSpecs } from "./etcd";
 
 export type SpecBuilder = (ctx: SpecContext) => PlatformSpec;
 
 /** Every part of the platform, in deploy-reading order. */
 export const BUILDERS: readonly SpecBuilder[] = [
   networkSpecs,
+  redisSpecs,
+  rabbitmqSpecs,
+  etcdSpecs,
 ];
 
 /** The whole platform of a stack as plain data. */
