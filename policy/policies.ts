@@ -360,15 +360,23 @@ const SECRET_VALUE_PATTERNS: readonly { re: RegExp; what: string }[] = [
   { re: /\b(gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16}|hvs\.[A-Za-z0-9_-]{20,})\b/, what: "an access token" },
 ];
 
+/**
+ * Names that say "token" or "key" but hold an identifier: etcd's initial cluster
+ * token only keeps two clusters from merging (etcd does not treat it as a secret).
+ */
+const NOT_SECRET_NAMES = /^(ETCD_INITIAL_CLUSTER_TOKEN)$/;
+/** Names of identifiers, whose values are random-looking by design (Sentinel's 40-hex myid, hashes). */
+const IDENTIFIER_NAME = /(^|_)(MY)?ID$|UUID|HASH|DIGEST|CHECKSUM|FINGERPRINT/i;
+
 /** Why an environment entry looks like a secret, or undefined. Never returns the value. */
 export function secretLooking(name: string, value: string): string | undefined {
   if (value === "") return undefined;
   for (const p of SECRET_VALUE_PATTERNS) if (p.re.test(value)) return `its value looks like ${p.what}`;
-  if (/_FILE$/i.test(name)) return undefined;
+  if (/_FILE$/i.test(name) || NOT_SECRET_NAMES.test(name)) return undefined;
   // Paths, numbers, durations and switches are settings about a secret, not the secret.
   const plainSetting = value.startsWith("/") || /^(\d+(\.\d+)?[a-z]{0,2}|true|false|yes|no|on|off)$/i.test(value);
   if (SECRET_NAME.test(name) && !plainSetting) return "its name says it holds a secret";
-  if (value.length >= 32 && /^[A-Za-z0-9+/=_-]+$/.test(value) && /[0-9]/.test(value) && /[A-Za-z]/.test(value) && !/^[a-z0-9]+(-[a-z0-9]+)+$/.test(value)) {
+  if (!IDENTIFIER_NAME.test(name) && value.length >= 32 && /^[A-Za-z0-9+/=_-]+$/.test(value) && /[0-9]/.test(value) && /[A-Za-z]/.test(value) && !/^[a-z0-9]+(-[a-z0-9]+)+$/.test(value)) {
     return "its value looks like a random key";
   }
   return undefined;

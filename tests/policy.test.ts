@@ -167,6 +167,10 @@ void describe("helpers", () => {
     assert.equal(secretLooking("CERT", "-----BEGIN RSA PRIVATE KEY-----\nMIIE"), "its value looks like a private key");
     assert.equal(secretLooking("SOME_SETTING", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"), "its value looks like a random key");
     assert.equal(secretLooking("REDIS_SENTINEL_MASTER_NAME", "platform-redis-primary-with-a-long-name"), undefined);
+    // Identifiers that look random by design, and etcd's cluster token (an identifier, not a secret).
+    assert.equal(secretLooking("SENTINEL_MYID", "3f1c9a0e5b7d2c4f6a8b0c1d2e3f4a5b6c7d8e9f"), undefined);
+    assert.equal(secretLooking("ETCD_INITIAL_CLUSTER_TOKEN", "prod-etcd"), undefined);
+    assert.equal(secretLooking("VAULT_TOKEN", "s.Zk3mQ9xV7pL2nR8sT4wY"), "its name says it holds a secret");
     for (const [name, value] of [["X", "hunter2"], ["REDIS_PASSWORD", "hunter2hunter2"]]) {
       assert.ok(!(secretLooking(name, value) ?? "").includes(value));
     }
