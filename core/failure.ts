@@ -73,7 +73,7 @@ export interface DomainImpact {
   readonly unavailable: readonly string[];
   /** Every stateful family, the Swarm managers first. */
   readonly stateful: readonly FamilyImpact[];
-  /** Stateless services that lose at least one task. */
+  /** Every stateless service: how many tasks it loses and keeps. */
   readonly stateless: readonly ReplicaImpact[];
   /** "none" when the stack has no floating IP. */
   readonly floatingIp: "kept" | "lost" | "none";
@@ -244,8 +244,8 @@ function analyseDomain(
   const stateless: ReplicaImpact[] = [];
   for (const s of platform.services.filter((x) => !x.stateful)) {
     const impact = replicaImpact(topology, s, down);
-    if (impact.lost === 0) continue;
     stateless.push(impact);
+    if (impact.lost === 0) continue;
     lost.push(
       `${s.name}: ${impact.lost} of ${impact.running} ${impact.mode === "global" ? "global tasks" : "replicas"} ` +
         `(${impact.remaining} remain, ${impact.afterReschedule} after rescheduling)`,
