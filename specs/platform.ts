@@ -6,6 +6,10 @@ import { networkSpecs } from "./networks";
 import { redisSpecs } from "./redis";
 import { rabbitmqSpecs } from "./rabbitmq";
 import { etcdSpecs } from "./etcd";
+import { vaultSpecs } from "./vault";
+import { apisixSpecs } from "./apisix";
+import { edgeSpecs } from "./edge";
+import { monitoringSpecs } from "./monitoring";
 
 export type SpecBuilder = (ctx: SpecContext) => PlatformSpec;
 
@@ -15,6 +19,10 @@ export const BUILDERS: readonly SpecBuilder[] = [
   redisSpecs,
   rabbitmqSpecs,
   etcdSpecs,
+  vaultSpecs,
+  apisixSpecs,
+  edgeSpecs,
+  monitoringSpecs,
 ];
 
 /** The whole platform of a stack as plain data. */
