@@ -143,10 +143,14 @@ export function haproxyCfg(input: HaproxyCfgInput): string {
     "  hold timeout 5s",
     "  hold obsolete 5s",
     "",
+    // Healthy only while exactly one member is up as master. Swarm puts a task behind the
+    // service name only once it is healthy, so the first checks (servers start out up) and
+    // a split brain never reach clients.
     "frontend monitor",
     "  mode http",
     `  bind ${input.monitorListen}`,
     "  monitor-uri /healthz",
+    "  monitor fail unless { nbsrv(redis_master) eq 1 }",
     "",
     "frontend redis",
     `  bind ${input.listen}`,
@@ -319,7 +323,7 @@ export function redisSpecs(ctx: SpecContext): PlatformSpec {
       interval: "10s",
       timeout: "3s",
       retries: 3,
-      startPeriod: "10s",
+      startPeriod: "1m",
     },
     stopGracePeriod: "10s",
     restartPolicy: RESTART_ANY,
