@@ -53,6 +53,7 @@ const INVALID: [script: string, variable: string, value: string][] = [
   ["node-remove.sh", "DRAIN_TIMEOUT_S", "1m"],
   ["node-remove.sh", "DOWN_TIMEOUT_S", "0"],
   ["swarm-leave.sh", "LEAVE_FORCE", "true"],
+  ["swarm-leave.sh", "DEMOTE_WAIT_S", "soon"],
 ];
 
 function scripts(): string[] {
