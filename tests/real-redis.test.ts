@@ -137,8 +137,8 @@ async function monitorStatus(): Promise<number> {
   return res.status;
 }
 
-describe("Redis with Sentinel on loopback, from the generated files", () => {
-  test("replication, Sentinel agreement, endpoint failover, restarted members rejoin as replicas", async (t) => {
+void describe("Redis with Sentinel on loopback, from the generated files", () => {
+  void test("replication, Sentinel agreement, endpoint failover, restarted members rejoin as replicas", { timeout: 240_000 }, async (t) => {
     if (!haveTools(t, ["redis-server", "redis-cli", "haproxy", "timeout"])) return;
     const diag = (): string => procs.allLogs();
 
