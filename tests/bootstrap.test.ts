@@ -61,10 +61,16 @@ describe("bootstrap step plan (prod)", () => {
   });
 
   test("a removed label disappears from the step's input, so the step re-runs", () => {
-    const without = loadStack("prod", { nodePools: ["mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1", "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 ipOffset=30"] });
-    const step = bootstrapSteps(without, buildTopology(without)).find((s) => s.id === "config-prod-app-02")!;
-    assert.equal(step.env.NODE_LABELS, "location=nbg1\npool=app");
-    assert.notDeepEqual(step.triggers, byId.get("config-prod-app-02")!.triggers);
+    const pools = (labels: string) => ["mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1", `app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=${labels} ipOffset=30`];
+    const stepOf = (labels: string) => {
+      const c = loadStack("prod", { nodePools: pools(labels) });
+      return bootstrapSteps(c, buildTopology(c)).find((s) => s.id === "config-prod-app-02")!;
+    };
+    const withZone = stepOf("type:service,zone:b");
+    const without = stepOf("type:service");
+    assert.equal(withZone.env.NODE_LABELS, "location=nbg1\npool=app\ntype=service\nzone=b");
+    assert.equal(without.env.NODE_LABELS, "location=nbg1\npool=app\ntype=service");
+    assert.notDeepEqual(without.triggers, withZone.triggers);
   });
 
   test("script input: quoted exports, then the script; the shell reads it back exactly", () => {
