@@ -7,6 +7,8 @@
 #   READY_TIMEOUT_S       optional  seconds to wait for cloud-init and Docker together (default 600)
 #   SKIP_CLOUD_INIT_WAIT  optional  "1" skips the cloud-init wait (nodes that are not cloud-init
 #                                   provisioned, local test daemons)
+#   PRIVATE_IP            optional  also wait until this address is configured on an interface
+#                                   (Hetzner attaches the private network after the server boots)
 #   DOCKER_HOST           optional  passed through to the docker CLI
 #
 # Progress goes to stderr; stdout stays empty. Safe to run any number of times.
@@ -81,4 +83,18 @@ if [ "$attempts" -eq 1 ]; then
   log "already ready: Docker $version answers, nothing to wait for"
 else
   log "ready: Docker $version answers"
+fi
+
+if [ -n "${PRIVATE_IP:-}" ]; then
+  [[ $PRIVATE_IP =~ ^[0-9]{1,3}(\.[0-9]{1,3}){3}$ ]] || die "PRIVATE_IP must be an IPv4 address, got '$PRIVATE_IP'"
+  waited=0
+  until ip -o -4 addr show 2>/dev/null | grep -q "inet $PRIVATE_IP/"; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      die "timed out after ${READY_TIMEOUT_S}s waiting on node $NODE_NAME for private address $PRIVATE_IP on an interface (READY_TIMEOUT_S)"
+    fi
+    if [ "$waited" -eq 0 ]; then log "waiting for private address $PRIVATE_IP"; fi
+    waited=1
+    sleep 2
+  done
+  log "private address $PRIVATE_IP is up"
 fi
