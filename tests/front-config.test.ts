@@ -37,8 +37,8 @@ function problemsOf(fn: () => unknown): ConfigError {
   assert.fail("expected a ConfigError");
 }
 
-describe("front settings: profile defaults", () => {
-  test("test: one Vault member over HTTP, one APISIX with local counters, staging ACME, volumes", () => {
+void describe("front settings: profile defaults", () => {
+  void test("test: one Vault member over HTTP, one APISIX with local counters, staging ACME, volumes", () => {
     const f = loadStack("test").front;
     assert.deepEqual({ ...f.vault, tlsCertificate: undefined, tlsKey: undefined }, { members: 1, ui: true, tls: false, tlsCertificate: undefined, tlsKey: undefined });
     assert.deepEqual(f.apisix, { replicas: 1, rateLimitPolicy: "local", apiUpstream: "api:8080" });
@@ -46,7 +46,7 @@ describe("front settings: profile defaults", () => {
     assert.deepEqual(f.edge, { domains: [], acmeEmail: "", acmeCa: LETSENCRYPT_STAGING });
   });
 
-  test("prod: three TLS Vault members, three APISIX with Redis counters, StorageBox Grafana, production ACME", () => {
+  void test("prod: three TLS Vault members, three APISIX with Redis counters, StorageBox Grafana, production ACME", () => {
     const f = loadStack("prod").front;
     assert.equal(f.vault.members, 3);
     assert.equal(f.vault.tls, true);
@@ -78,9 +78,9 @@ const BAD: [string, "test" | "prod", Record<string, unknown>, string, string][] 
   ["plain-http ACME directory", "prod", { edgeAcmeCa: "http://acme.example.com/dir" }, "edgeAcmeCa", "an https ACME directory URL"],
 ];
 
-describe("front settings: every bad value is a ConfigError naming its key", () => {
+void describe("front settings: every bad value is a ConfigError naming its key", () => {
   for (const [what, stack, overrides, key, expected] of BAD) {
-    test(what, () => {
+    void test(what, () => {
       const err = problemsOf(() => loadStack(stack, overrides));
       const problem = err.problems.find((p) => p.key === key);
       assert.ok(problem, `no problem for ${key}; got ${err.keys.join(", ")}`);
@@ -88,21 +88,21 @@ describe("front settings: every bad value is a ConfigError naming its key", () =
     });
   }
 
-  test("secret values never appear in the error", () => {
+  void test("secret values never appear in the error", () => {
     const err = problemsOf(() => loadStack("prod", { vaultTlsCertificate: ONLY_VAULT_1.certificate, vaultTlsKey: ONLY_VAULT_1.key }));
     assert.ok(!err.message.includes("MIIBoTCC"), err.message);
     assert.ok(err.message.includes("[secret"), err.message);
   });
 
-  test("a certificate naming every member with its own key is accepted", () => {
+  void test("a certificate naming every member with its own key is accepted", () => {
     const f = loadStack("test", { vaultTls: "true" }).front;
     assert.equal(f.vault.tls, true);
     assert.equal(f.vault.tlsKey, offlineVaultTls().key);
   });
 });
 
-describe("front warnings for the plan", () => {
-  test("test stack: HTTP Vault, HTTP-only edge, no receiver", () => {
+void describe("front warnings for the plan", () => {
+  void test("test stack: HTTP Vault, HTTP-only edge, no receiver", () => {
     const w = frontWarnings(loadStack("test"));
     assert.equal(w.length, 3);
     assert.match(w[0], /^Vault runs WITHOUT TLS \(vaultTls=false\)/);
@@ -110,11 +110,11 @@ describe("front warnings for the plan", () => {
     assert.match(w[2], /Alertmanager has no receiver/);
   });
 
-  test("prod stack with domains and a webhook has none", () => {
+  void test("prod stack with domains and a webhook has none", () => {
     assert.deepEqual(frontWarnings(loadStack("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" })), []);
   });
 
-  test("local counters with several replicas multiply the limits", () => {
+  void test("local counters with several replicas multiply the limits", () => {
     const w = frontWarnings(loadStack("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" }));
     assert.deepEqual(w, ["apisixRateLimitPolicy=local with 3 APISIX replicas: every instance counts on its own, so the effective limits are 3 times the declared ones. Use redis."]);
   });

@@ -25,8 +25,8 @@ function memberConfig(stack: "test" | "prod", member: string, overrides: Record<
   return JSON.parse(config.content) as Record<string, unknown>;
 }
 
-describe("Vault server configuration (parsed JSON) per stack", () => {
-  test("prod vault-2: Raft with node_id = member, retry_join to the two others over TLS, addresses on member names", () => {
+void describe("Vault server configuration (parsed JSON) per stack", () => {
+  void test("prod vault-2: Raft with node_id = member, retry_join to the two others over TLS, addresses on member names", () => {
     assert.deepEqual(memberConfig("prod", "vault-2"), {
       ui: true,
       disable_mlock: true,
@@ -57,7 +57,7 @@ describe("Vault server configuration (parsed JSON) per stack", () => {
     });
   });
 
-  test("test vault-1: a single member, plain HTTP, no retry_join", () => {
+  void test("test vault-1: a single member, plain HTTP, no retry_join", () => {
     const cfg = memberConfig("test", "vault-1");
     assert.equal(cfg.api_addr, "http://vault-1:8200");
     assert.equal(cfg.cluster_addr, "https://vault-1:8201");
@@ -65,19 +65,19 @@ describe("Vault server configuration (parsed JSON) per stack", () => {
     assert.deepEqual(cfg.listener, [{ tcp: { address: "0.0.0.0:8200", cluster_address: "0.0.0.0:8201", tls_disable: true, telemetry: { unauthenticated_metrics_access: true } } }]);
   });
 
-  test("vaultUi=false turns the UI off", () => {
+  void test("vaultUi=false turns the UI off", () => {
     assert.equal(memberConfig("prod", "vault-1", { vaultUi: "false" }).ui, false);
   });
 
-  test("every member's config differs (node_id), so each has its own content-hashed config", () => {
+  void test("every member's config differs (node_id), so each has its own content-hashed config", () => {
     const { platform } = platformOf("prod");
     const names = platform.configs.filter((c) => /^vault-\d-config$/.test(c.key)).map((c) => c.name);
     assert.equal(new Set(names).size, 3);
   });
 });
 
-describe("Vault services", () => {
-  test("prod: one pinned dnsrr service per member, own volume, TLS material as secret files readable by vault only", () => {
+void describe("Vault services", () => {
+  void test("prod: one pinned dnsrr service per member, own volume, TLS material as secret files readable by vault only", () => {
     const { platform } = platformOf("prod");
     const vault = platform.services.filter((s) => s.component === "vault");
     assert.deepEqual(vault.map((s) => [s.name, s.node, s.placement.constraints]), [
@@ -119,7 +119,7 @@ describe("Vault services", () => {
     ]);
   });
 
-  test("no environment variable and no config of any Vault member carries key material", () => {
+  void test("no environment variable and no config of any Vault member carries key material", () => {
     const { platform, config } = platformOf("prod");
     const key = config.front.vault.tlsKey.split("\n")[1];
     for (const s of platform.services.filter((x) => x.component === "vault")) {
@@ -128,7 +128,7 @@ describe("Vault services", () => {
     for (const c of platform.configs) assert.ok(!c.content.includes(key), c.key);
   });
 
-  test("test: no TLS secrets, member on the first service worker", () => {
+  void test("test: no TLS secrets, member on the first service worker", () => {
     const { platform } = platformOf("test");
     const vault = platform.services.filter((s) => s.component === "vault");
     assert.deepEqual(vault.map((s) => [s.name, s.node]), [["vault-1", "test-app-01"]]);
@@ -137,8 +137,8 @@ describe("Vault services", () => {
   });
 });
 
-describe("vaultRunbook: the exact init and unseal steps", () => {
-  test("prod: init on vault-1 (prod-app-01) with 5 shares / threshold 3, then unseal vault-2 and vault-3 on their nodes", () => {
+void describe("vaultRunbook: the exact init and unseal steps", () => {
+  void test("prod: init on vault-1 (prod-app-01) with 5 shares / threshold 3, then unseal vault-2 and vault-3 on their nodes", () => {
     const { config, topology } = platformOf("prod");
     assert.deepEqual(vaultRunbook(config, topology), [
       "1. Log in to prod-app-01, the node of vault-1: ssh -p 2222 deploy@<public IP of prod-app-01 (output nodePublicIps)>",
@@ -153,7 +153,7 @@ describe("vaultRunbook: the exact init and unseal steps", () => {
     ]);
   });
 
-  test("test: one member, one key, and the plain-HTTP warning last", () => {
+  void test("test: one member, one key, and the plain-HTTP warning last", () => {
     const { config, topology } = platformOf("test");
     const steps = vaultRunbook(config, topology);
     assert.equal(steps.length, 7);
