@@ -5,6 +5,9 @@ import { buildFirewalls } from "../core/firewall";
 import { publicKeyFromPrivate } from "../core/ssh";
 import { HetznerInfrastructure } from "./infrastructure";
 import { SwarmBootstrap } from "./bootstrap";
+import { SwarmPlatform } from "./platform";
+import { buildPlatform } from "../specs/platform";
+import { dataEndpoints } from "../specs/data";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -27,7 +30,7 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
   }, options.resourceOptions);
   const swarm = new SwarmBootstrap("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
-  void swarm;
+  const platform = new SwarmPlatform("platform", { config, spec: buildPlatform(config, topology), provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
 
   return {
     profile: config.profile,
@@ -44,5 +47,8 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     floatingIp: infra.floatingIpAddress,
     nodePublicIps: Object.fromEntries(Object.entries(infra.servers).map(([name, s]) => [name, s.publicIp])),
     deployPublicKey,
+    data: dataEndpoints(config, topology),
+    redisPassword: platform.secretValues["redis-password"],
+    rabbitmqAdminPassword: platform.secretValues["rabbitmq-admin-password"],
   };
 }

@@ -2,31 +2,42 @@
  * The offline plan: evaluates the real program in-process (Pulumi mocks, no CLI,
  * no cloud account) from Pulumi.<stack>.yaml and prints what `pulumi up` would build.
  *
- *   npm run plan -- --stack prod [--format table|json]
+ *   npm run plan -- --stack prod [--format table|json|compose] [--out <dir>] [--secrets file|external]
  */
-import { resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../stacks/errors";
 import { readStackFile, offlineSecrets } from "../stacks/stack-file";
 import { runProgram, type ProgramRun } from "./mock-runtime";
 import { buildPlanReport, renderTable, type PlanReport } from "./report";
+import { loadStackConfig } from "../stacks/config";
+import { buildTopology } from "../core/topology";
+import { buildPlatform } from "../specs/platform";
+import { renderCompose, type ComposeOutput } from "../render/compose";
 
-export const FORMATS = ["table", "json"] as const;
+export const FORMATS = ["table", "json", "compose"] as const;
 export type Format = (typeof FORMATS)[number];
 
 export interface PlanArgs {
   readonly stack: string;
   readonly format: Format;
   readonly projectDir: string;
+  /** compose: also write the stack file and the config files it refers to into this folder. */
+  readonly outDir?: string;
+  /** compose: secrets as files next to the stack file, or external (created beforehand). */
+  readonly secrets: "file" | "external";
 }
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <test|prod|name> [--format table|json] [--dir <project dir>]";
+const USAGE = "usage: npm run plan -- --stack <test|prod|name> [--format table|json|compose] [--out <dir>] [--secrets file|external] [--dir <project dir>]";
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
   let stack: string | undefined;
   let format: string = "table";
   let projectDir = resolve(__dirname, "..");
+  let outDir: string | undefined;
+  let secrets = "file";
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -38,6 +49,8 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
     if (flag === "--stack" || flag === "-s") stack = need();
     else if (flag === "--format" || flag === "-f") format = need();
     else if (flag === "--dir") projectDir = resolve(need());
+    else if (flag === "--out") outDir = resolve(need());
+    else if (flag === "--secrets") secrets = need();
     else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE);
     else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
   }
@@ -46,7 +59,9 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
   if (!(FORMATS as readonly string[]).includes(format)) {
     throw new UsageError(`--format: expected one of ${FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
   }
-  return { stack, format: format as Format, projectDir };
+  if (secrets !== "file" && secrets !== "external") throw new UsageError(`--secrets: expected file or external, got ${JSON.stringify(secrets)}`);
+  if (outDir !== undefined && format !== "compose") throw new UsageError(`--out only goes with --format compose\n${USAGE}`);
+  return { stack, format: format as Format, projectDir, outDir, secrets };
 }
 
 /** Evaluates a stack offline. Throws ConfigError for a bad stack file. */
@@ -62,6 +77,22 @@ export async function planStack(projectDir: string, stack: string): Promise<{ ru
   return { run, report };
 }
 
+/** The stack's platform as a docker stack file (no program run needed: the specs are pure). */
+export function composeStack(projectDir: string, stack: string, secrets: "file" | "external"): ComposeOutput {
+  const file = readStackFile(projectDir, stack);
+  const config = loadStackConfig(stack, { ...file.config, ...offlineSecrets(file.config) });
+  return renderCompose(buildPlatform(config, buildTopology(config)), { secrets, stackName: config.namePrefix });
+}
+
+function writeCompose(outDir: string, out: ComposeOutput): void {
+  const write = (path: string, content: string): void => {
+    mkdirSync(dirname(join(outDir, path)), { recursive: true });
+    writeFileSync(join(outDir, path), content);
+  };
+  write("docker-stack.yml", out.yaml);
+  for (const [path, content] of Object.entries(out.files)) write(path, content);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let args: PlanArgs;
   try {
@@ -74,6 +105,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw e;
   }
   try {
+    if (args.format === "compose") {
+      const out = composeStack(args.projectDir, args.stack, args.secrets);
+      process.stdout.write(out.yaml);
+      if (args.outDir) {
+        writeCompose(args.outDir, out);
+        process.stderr.write(`plan: wrote docker-stack.yml and ${Object.keys(out.files).length} config file(s) to ${args.outDir}\n`);
+      }
+      if (out.missingSecretFiles.length > 0) {
+        process.stderr.write(`plan: docker stack deploy reads these secret files, which you provide: ${out.missingSecretFiles.join(", ")}\n`);
+      }
+      return 0;
+    }
     const { report } = await planStack(args.projectDir, args.stack);
     process.stdout.write(args.format === "json" ? JSON.stringify(report, null, 2) + "\n" : renderTable(report));
     return 0;

@@ -3,6 +3,7 @@ import { buildFirewalls } from "../core/firewall";
 import { analyseFailures, failureWarnings, type DomainImpact } from "../core/failure";
 import { buildPlatform } from "../specs/platform";
 import type { ProgramRun } from "./mock-runtime";
+import type { PlatformSpec } from "../specs/model";
 
 /** Version of the JSON plan layout; bumped when a field changes meaning or disappears. */
 export const PLAN_SCHEMA_VERSION = 1;
@@ -28,6 +29,27 @@ export interface PlanFirewallRule {
   description: string;
 }
 
+/** One Swarm service of the platform, as the plan shows it. */
+export interface PlanService {
+  name: string;
+  /** Family: redis, sentinel, redis-endpoint, rabbitmq, etcd, vault, apisix, ... */
+  component: string;
+  image: string;
+  mode: "replicated" | "global";
+  /** Replicated services only. */
+  replicas?: number;
+  constraints: string[];
+  /** The node a stateful member is pinned to. */
+  node?: string;
+  endpointMode: "vip" | "dnsrr";
+  stateful: boolean;
+  networks: string[];
+  secrets: string[];
+  configs: string[];
+  volumes: string[];
+  memoryLimitBytes: number;
+}
+
 export interface PlanReport {
   schemaVersion: number;
   stack: string;
@@ -35,6 +57,12 @@ export interface PlanReport {
   nodes: PlanNode[];
   firewall: { node: string; rules: PlanFirewallRule[] }[];
   placementGroups: { name: string; pool: string; nodes: string[] }[];
+  /** Swarm services of the platform, in deploy-reading order. */
+  services: PlanService[];
+  networks: { key: string; name: string; attachable: boolean; internal: boolean; encrypted: boolean; mtu: number }[];
+  /** Secret names carry a hash of the value, known after deploy. */
+  secrets: { key: string; namePrefix: string; source: string }[];
+  configs: { key: string; name: string; bytes: number }[];
   /** Resources the program declares, counted by type token. */
   resources: Record<string, number>;
   /** Stack outputs; values known only after deploy read "(known after deploy)". */
@@ -80,10 +108,34 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
         }))),
     })),
     placementGroups: topology.placementGroups.map((g) => ({ name: g.name, pool: g.pool, nodes: [...g.nodes] })),
+    ...platformReport(buildPlatform(cfg, topology)),
     resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
     failureAnalysis,
     warnings: failureWarnings(cfg.profile, failureAnalysis),
+  };
+}
+
+export function platformReport(spec: PlatformSpec): Pick<PlanReport, "services" | "networks" | "secrets" | "configs"> {
+  return {
+    services: spec.services.map((s) => ({
+      name: s.name,
+      component: s.component,
+      image: s.image,
+      ...("global" in s.mode ? { mode: "global" as const } : { mode: "replicated" as const, replicas: s.mode.replicas }),
+      constraints: [...s.placement.constraints],
+      ...(s.node !== undefined ? { node: s.node } : {}),
+      endpointMode: s.endpointMode,
+      stateful: s.stateful,
+      networks: s.networks.map((n) => n.key),
+      secrets: s.secrets.map((r) => r.key),
+      configs: s.configs.map((r) => r.key),
+      volumes: s.mounts.filter((m) => m.type === "volume").map((m) => m.source),
+      memoryLimitBytes: s.resources.limits.memoryBytes,
+    })),
+    networks: spec.networks.map((n) => ({ key: n.key, name: n.name, attachable: n.attachable, internal: n.internal, encrypted: n.encrypted, mtu: n.mtu })),
+    secrets: spec.secrets.map((s) => ({ key: s.key, namePrefix: s.namePrefix, source: s.source.kind === "random" ? "random" : `setting ${s.source.setting}` })),
+    configs: spec.configs.map((c) => ({ key: c.key, name: c.name, bytes: Buffer.byteLength(c.content, "utf8") })),
   };
 }
 
@@ -121,6 +173,19 @@ export function renderTable(report: PlanReport): string {
     report.failureAnalysis.flatMap((d) => (d.lost.length > 0 ? d.lost : ["nothing"]).map((item, i) => (i === 0
       ? [d.domain, d.quorumLost.length > 0 ? d.quorumLost.join(",") : "none", d.floatingIp, item]
       : ["", "", "", item]))),
+  ));
+  out.push("\nServices (Swarm)\n");
+  out.push(table(
+    ["SERVICE", "COMPONENT", "IMAGE", "REPLICAS", "PLACEMENT", "ENDPOINT", "MEMORY"],
+    report.services.map((s) => [
+      s.name,
+      s.component,
+      s.image,
+      s.mode === "global" ? "global" : String(s.replicas),
+      s.node ?? s.constraints.join(" && "),
+      s.endpointMode,
+      `${Math.round(s.memoryLimitBytes / (1024 * 1024))}M`,
+    ]),
   ));
   out.push("\nResources\n");
   out.push(table(["TYPE", "COUNT"], Object.entries(report.resources).map(([t, c]) => [t, String(c)])));
