@@ -7,6 +7,7 @@ import { HetznerInfrastructure } from "./infrastructure";
 import { SwarmBootstrap } from "./bootstrap";
 import { SwarmPlatform } from "./platform";
 import { buildPlatform } from "../specs/platform";
+import { vaultRunbook } from "../specs/vault";
 import { dataEndpoints } from "../specs/data";
 
 export interface StackOptions {
@@ -50,5 +51,6 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     data: dataEndpoints(config, topology),
     redisPassword: platform.secretValues["redis-password"],
     rabbitmqAdminPassword: platform.secretValues["rabbitmq-admin-password"],
+    vaultInitSteps: vaultRunbook(config, topology),
   };
 }

@@ -1,4 +1,5 @@
 import { buildTopology } from "../core/topology";
+import { frontWarnings } from "../stacks/settings/front";
 import { buildFirewalls } from "../core/firewall";
 import { analyseFailures, failureWarnings, type DomainImpact } from "../core/failure";
 import { buildPlatform } from "../specs/platform";
@@ -112,7 +113,7 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
     resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
     failureAnalysis,
-    warnings: failureWarnings(cfg.profile, failureAnalysis),
+    warnings: [...failureWarnings(cfg.profile, failureAnalysis), ...frontWarnings(cfg)],
   };
 }
 
