@@ -2,8 +2,14 @@
  * The real program under Pulumi mocks: the exact docker resources the front
  * services become, for both stacks, and the offline plan that lists them.
  */
-import { test, describe, before } from "node:test";
+import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { requireTool } from "./support/tools";
 import { runProgram, SecretValue, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
 import { planStack } from "../tools/plan";
 import { buildTopology } from "../core/topology";
@@ -158,6 +164,27 @@ void describe("the JSON plan lists the front services with their component", () 
         assert.equal(components.get(name), component, `${name} in the ${stack} plan`);
       }
       assert.equal(report.warnings.some((w) => w.startsWith("Vault runs WITHOUT TLS")), stack === "test");
+    });
+  }
+});
+
+void describe("the compose rendering of the plan is accepted by docker stack config", () => {
+  const dir = mkdtempSync(join(tmpdir(), "front-compose-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const stack of ["test", "prod"] as const) {
+    void test(stack, (t) => {
+      if (!requireTool(t, "docker")) return;
+      const out = join(dir, stack);
+      const plan = spawnSync(process.execPath, ["--import", "tsx", join(ROOT, "tools", "plan.ts"), "--stack", stack, "--format", "compose", "--out", out], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+      assert.equal(plan.status, 0, plan.stderr);
+      const checked = spawnSync("docker", ["stack", "config", "-c", "docker-stack.yml"], { cwd: out, encoding: "utf8", timeout: 60_000 });
+      assert.equal(checked.status, 0, checked.stderr);
+      const services = (parse(checked.stdout) as { services: Record<string, { ports?: { mode: string; published: string | number }[]; deploy: { placement?: { constraints?: string[] } } }> }).services;
+      for (const name of ["vault-1", "apisix", "apisix-dashboard", "apisix-routes", "prometheus", "alertmanager", "grafana", "node-exporter", "cadvisor", "redis-exporter", "edge"]) {
+        assert.ok(services[name], `${name} in the ${stack} stack file`);
+      }
+      assert.deepEqual(services.edge.ports?.map((p) => [p.mode, String(p.published)]), [["host", "80"]]);
+      assert.deepEqual(services.edge.deploy.placement?.constraints, [`node.hostname == ${stack}-app-01`]);
     });
   }
 });
