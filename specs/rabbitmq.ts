@@ -64,6 +64,8 @@ export function rabbitmqConf(input: RabbitmqConfInput): string {
     `prometheus.tcp.port = ${input.ports.prometheus}`,
     ...ip("web_stomp"),
     `web_stomp.tcp.port = ${input.ports.webStomp}`,
+    // Web STOMP brings the STOMP plugin; its plain TCP listener is not used.
+    "stomp.listeners.tcp = none",
     "",
     "## Virtual host (default queue type quorum) and administrator; the entrypoint assembles the folder.",
     `load_definitions = ${input.definitionsDir}`,

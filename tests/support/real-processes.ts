@@ -31,6 +31,9 @@ export function haveTools(t: TestContext, tools: readonly string[]): boolean {
   return false;
 }
 
+/** An error waitFor does not retry: the thing waited for can no longer happen. */
+export class Fatal extends Error {}
+
 interface Started {
   readonly child: ChildProcess;
   readonly log: string;
@@ -69,6 +72,12 @@ export class ProcessSet {
   running(name: string): boolean {
     const p = this.procs.get(name);
     return p !== undefined && !p.exited;
+  }
+
+  /** Throws Fatal (stops a waitFor) when one of these processes has exited. */
+  mustRun(...names: string[]): void {
+    const gone = names.filter((n) => !this.running(n));
+    if (gone.length > 0) throw new Fatal(`exited: ${gone.join(", ")}\n${gone.map((n) => `--- ${n}\n${this.logTail(n)}`).join("\n")}`);
   }
 
   /** Signals the process group of one process and waits for it to exit. */
@@ -127,6 +136,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const value = await check();
       if (value !== undefined) return value;
     } catch (e) {
+      if (e instanceof Fatal) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {
