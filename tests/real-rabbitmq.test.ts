@@ -19,14 +19,14 @@ import { loadStack } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
 import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../specs/platform";
-import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers } from "../specs/rabbitmq";
+import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../specs/rabbitmq";
 import { specContext } from "../specs/context";
 import { sizeToBytes, type ServiceSpec } from "../specs/model";
 
 // This test's own port range.
 const NODES = [1, 2, 3];
 const port = (base: number, i: number): number => base + i;
-const PORTS = (i: number): typeof RABBITMQ_PORTS => ({ amqp: port(46400, i), management: port(46410, i), prometheus: port(46420, i), webStomp: port(46430, i) });
+const PORTS = (i: number): RabbitmqConfInput["ports"] => ({ amqp: port(46400, i), management: port(46410, i), prometheus: port(46420, i), webStomp: port(46430, i) });
 const DIST_PORT = (i: number): number => port(46440, i);
 const EPMD_PORT = 46450;
 const LOOPBACK = "127.0.0.1";
