@@ -150,7 +150,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         name: s.source.kind === "random" ? pulumi.unsecret(hashed) : hashed,
         data: pulumi.secret(value.apply(base64)),
         labels: labelList({ "swarm-platform.stack": config.stack, "swarm-platform.secret": s.key }),
-      }, { ...child, additionalSecretOutputs: ["data"] }));
+      }, child));
     }
 
     const configs = new Map<string, docker.ServiceConfig>();

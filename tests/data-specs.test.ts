@@ -1,0 +1,266 @@
+/**
+ * The data services as plain data: settings and their errors, member placement,
+ * the generated config files (read by the real tools where Debian has them:
+ * shellcheck, haproxy -c, redis-server) and the rules every service follows.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConfigError } from "../stacks/errors";
+import { loadStack } from "./support/config";
+import { haveTools, run } from "./support/real-processes";
+import { buildTopology } from "../core/topology";
+import { buildPlatform } from "../specs/platform";
+import { redisSpecs } from "../specs/redis";
+import { rabbitmqSpecs } from "../specs/rabbitmq";
+import { etcdSpecs, etcdEndpoints } from "../specs/etcd";
+import { specContext } from "../specs/context";
+import { contentHash, GiB, MiB, type PlatformSpec, type ServiceSpec } from "../specs/model";
+import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey } from "../specs/images";
+
+function problemsOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  assert.fail("expected a ConfigError");
+}
+
+function platformOf(stack: "test" | "prod", overrides: Record<string, unknown> = {}): PlatformSpec {
+  const config = loadStack(stack, overrides);
+  return buildPlatform(config, buildTopology(config));
+}
+
+const DATA_COMPONENTS = ["redis", "sentinel", "redis-endpoint", "rabbitmq", "etcd"];
+const dataServices = (p: PlatformSpec): ServiceSpec[] => p.services.filter((s) => DATA_COMPONENTS.includes(s.component));
+const svc = (p: PlatformSpec, name: string): ServiceSpec => {
+  const s = p.services.find((x) => x.name === name);
+  assert.ok(s, `service ${name}`);
+  return s;
+};
+const content = (p: PlatformSpec, key: string): string => {
+  const c = p.configs.find((x) => x.key === key);
+  assert.ok(c, `config ${key}`);
+  return c.content;
+};
+
+void describe("data settings", () => {
+  /** [what, stack, overrides, key the error names, text of the expectation] */
+  const BAD: [string, "test" | "prod", Record<string, unknown>, string, string][] = [
+    ["more Redis members than service nodes", "prod", { redisMembers: "4" }, "redisMembers", "at most 3"],
+    ["even Sentinel count", "prod", { redisSentinels: "2" }, "redisSentinels", "an odd number"],
+    ["failover timeout not above down-after", "prod", { redisDownAfterMs: "10000", redisFailoverTimeoutMs: "10000" }, "redisFailoverTimeoutMs", "more than redisDownAfterMs (10000)"],
+    ["maxmemory without unit", "prod", { redisMaxmemory: "1024" }, "redisMaxmemory", "a size such as 256m or 2g"],
+    ["unknown eviction policy", "prod", { redisMaxmemoryPolicy: "lru" }, "redisMaxmemoryPolicy", '"volatile-lru"'],
+    ["even RabbitMQ node count", "prod", { rabbitmqNodes: "2" }, "rabbitmqNodes", "an odd number"],
+    ["RabbitMQ memory too small", "test", { rabbitmqMemoryLimit: "128m" }, "rabbitmqMemoryLimit", "at least 256m"],
+    ["etcd endpoint not a URL", "prod", { etcdEndpoints: ["db-01:2379"] }, "etcdEndpoints[0]", "an etcd client URL"],
+    ["etcd prefix not absolute", "prod", { etcdPrefix: "apisix" }, "etcdPrefix", "an absolute key prefix"],
+    ["even etcd members", "prod", { etcdMembers: "2" }, "etcdMembers", "1, 3 or 5"],
+    ["image on latest", "prod", { imageRedis: "redis:latest" }, "imageRedis", "pinned tag"],
+    ["image without tag", "test", { imageEtcd: "quay.io/coreos/etcd" }, "imageEtcd", "pinned tag"],
+  ];
+  for (const [what, stack, overrides, key, expected] of BAD) {
+    void test(`${what}: the error names ${key}`, () => {
+      const err = problemsOf(() => loadStack(stack, overrides));
+      const p = err.problems.find((x) => x.key === key);
+      assert.ok(p, `problems: ${err.message}`);
+      assert.ok(p.expected.includes(expected), p.expected);
+    });
+  }
+
+  void test("profile defaults: test is small, prod is the HA layout, images pinned per family", () => {
+    const t = loadStack("test");
+    const p = loadStack("prod");
+    assert.deepEqual(
+      [t.data.redis.members, t.data.redis.sentinels, t.data.redis.quorum, t.data.rabbitmq.nodes, t.data.etcd.members],
+      [1, 1, 1, 1, 1],
+    );
+    assert.deepEqual(
+      [p.data.redis.members, p.data.redis.sentinels, p.data.redis.quorum, p.data.rabbitmq.nodes, p.data.etcd.members],
+      [3, 3, 2, 3, 3],
+    );
+    assert.deepEqual([p.data.redis.downAfterMs, p.data.redis.failoverTimeoutMs], [5000, 10000]);
+    for (const f of IMAGE_FAMILIES) assert.equal(p.images[f], DEFAULT_IMAGES[f].image);
+    assert.equal(loadStack("prod", { [imageSettingKey("redisExporter")]: "oliver006/redis_exporter:v1.67.0" }).images.redisExporter, "oliver006/redis_exporter:v1.67.0");
+  });
+});
+
+void describe("data services: placement and shape", () => {
+  void test("prod: three pinned members per family, one per worker, dnsrr, own volume", () => {
+    const p = platformOf("prod");
+    for (const family of ["redis", "redis-sentinel", "rabbitmq", "etcd"]) {
+      assert.deepEqual([1, 2, 3].map((i) => {
+        const s = svc(p, `${family}-${i}`);
+        return [s.node, s.placement.constraints, s.endpointMode, s.hostname, s.mode, s.stateful];
+      }), [1, 2, 3].map((i) => [`prod-app-0${i}`, [`node.hostname == prod-app-0${i}`], "dnsrr", `${family}-${i}`, { replicas: 1 }, true]));
+    }
+    assert.deepEqual(p.volumes.filter((v) => /^(redis|rabbitmq|etcd)-/.test(v.key)).map((v) => [v.key, v.name, v.node]), [
+      ["redis-1-data", "prod_redis-1-data", "prod-app-01"], ["redis-2-data", "prod_redis-2-data", "prod-app-02"], ["redis-3-data", "prod_redis-3-data", "prod-app-03"],
+      ["rabbitmq-1-data", "prod_rabbitmq-1-data", "prod-app-01"], ["rabbitmq-2-data", "prod_rabbitmq-2-data", "prod-app-02"], ["rabbitmq-3-data", "prod_rabbitmq-3-data", "prod-app-03"],
+      ["etcd-1-data", "prod_etcd-1-data", "prod-app-01"], ["etcd-2-data", "prod_etcd-2-data", "prod-app-02"], ["etcd-3-data", "prod_etcd-3-data", "prod-app-03"],
+    ]);
+    const endpoint = svc(p, "redis");
+    assert.deepEqual([endpoint.component, endpoint.mode, endpoint.endpointMode, endpoint.placement, endpoint.update.order, endpoint.stateful],
+      ["redis-endpoint", { replicas: 2 }, "vip", { constraints: ["node.labels.type == service"], spread: ["node.labels.location"], maxReplicasPerNode: 1 }, "start-first", false]);
+    assert.equal(loadStack("prod", { endpointMode: "dnsrr" }).docker.endpointMode, "dnsrr");
+    assert.equal(svc(platformOf("prod", { endpointMode: "dnsrr" }), "redis").endpointMode, "dnsrr");
+  });
+
+  void test("test: one member each, on the first worker (managers carry the lighter share)", () => {
+    const p = platformOf("test");
+    assert.deepEqual(dataServices(p).map((s) => [s.name, s.node ?? null]), [
+      ["redis-1", "test-app-01"], ["redis-sentinel-1", "test-app-01"], ["redis", null], ["rabbitmq-1", "test-app-01"], ["etcd-1", "test-app-01"],
+    ]);
+  });
+
+  void test("external etcd endpoints: no etcd members, APISIX gets the endpoints and the prefix", () => {
+    const config = loadStack("prod", { etcdEndpoints: ["http://db-01:2379", "http://db-02:2379", "http://db-03:2379"], etcdPrefix: "/gateway" });
+    const ctx = specContext(config, buildTopology(config));
+    assert.deepEqual(etcdSpecs(ctx), { networks: [], volumes: [], secrets: [], configs: [], services: [] });
+    assert.deepEqual(etcdEndpoints(ctx), ["http://db-01:2379", "http://db-02:2379", "http://db-03:2379"]);
+    // Even with more members than nodes configured: they are not deployed, so not checked.
+    assert.doesNotThrow(() => loadStack("prod", { etcdEndpoints: ["http://db-01:2379"], etcdMembers: "5" }));
+  });
+
+  void test("every data service: pinned image, limits within reservations, healthcheck, rollback on failed update", () => {
+    for (const stack of ["test", "prod"] as const) {
+      for (const s of dataServices(platformOf(stack))) {
+        assert.match(s.image, /:[A-Za-z0-9_][A-Za-z0-9_.-]*$/, `${s.name} image`);
+        assert.ok(!s.image.endsWith(":latest"), `${s.name} image`);
+        assert.ok(s.resources.reservations.memoryBytes <= s.resources.limits.memoryBytes, `${s.name} memory`);
+        assert.ok(s.resources.reservations.cpus <= s.resources.limits.cpus, `${s.name} cpus`);
+        assert.ok(s.healthcheck.test.length > 1 && ["CMD", "CMD-SHELL"].includes(s.healthcheck.test[0]), `${s.name} healthcheck`);
+        assert.equal(s.update.failureAction, "rollback", s.name);
+        assert.equal(s.update.order, s.stateful ? "stop-first" : "start-first", s.name);
+        assert.equal(s.rollback.failureAction, "pause", s.name);
+        assert.ok(s.placement.constraints.length > 0, `${s.name} placement`);
+        assert.equal(s.labels["swarm-platform.component"], s.component);
+      }
+    }
+  });
+
+  void test("secrets reach containers only as files: no secret-looking variable without _FILE, every secret mounted under /run/secrets", () => {
+    for (const stack of ["test", "prod"] as const) {
+      const p = platformOf(stack);
+      for (const s of dataServices(p)) {
+        for (const key of Object.keys(s.env)) {
+          // The etcd cluster token only tells clusters apart; it grants nothing.
+          if (key === "ETCD_INITIAL_CLUSTER_TOKEN") continue;
+          if (/PASS|SECRET|COOKIE|TOKEN|KEY/.test(key)) assert.match(key, /_(FILE|SECRET)$/, `${s.name} ${key}`);
+        }
+        for (const ref of s.secrets) {
+          assert.equal(ref.target, `/run/secrets/${ref.key}`);
+          assert.ok(p.secrets.some((x) => x.key === ref.key));
+        }
+      }
+      assert.deepEqual(p.secrets.filter((x) => x.key.startsWith("redis") || x.key.startsWith("rabbitmq")).map((x) => [x.key, x.namePrefix, x.source]), [
+        ["redis-password", `${stack}_redis-password`, { kind: "random", length: 32, special: false }],
+        ["rabbitmq-erlang-cookie", `${stack}_rabbitmq-erlang-cookie`, { kind: "random", length: 64, special: false }],
+        ["rabbitmq-admin-password", `${stack}_rabbitmq-admin-password`, { kind: "random", length: 32, special: false }],
+      ]);
+    }
+  });
+
+  void test("configs are named by content: a changed setting renames exactly the configs it changes", () => {
+    const before = platformOf("prod");
+    const after = platformOf("prod", { redisMaxmemory: "2g" });
+    for (const c of before.configs) assert.equal(c.name, `prod_${c.key}_${contentHash(c.content)}`);
+    const changed = before.configs.filter((c) => after.configs.find((a) => a.key === c.key)?.name !== c.name).map((c) => c.key);
+    assert.deepEqual(changed, ["redis-conf"]);
+    assert.equal(svc(after, "redis-1").resources.limits.memoryBytes, 4 * GiB);
+  });
+});
+
+void describe("generated files", () => {
+  void test("redis.conf: AOF everysec, maxmemory and policy from config, no password, no per-member values", () => {
+    const p = platformOf("prod", { redisMaxmemory: "512m", redisMaxmemoryPolicy: "allkeys-lfu" });
+    const conf = content(p, "redis-conf").split("\n");
+    for (const line of ["appendonly yes", "appendfsync everysec", `maxmemory ${512 * MiB}`, "maxmemory-policy allkeys-lfu", "min-replicas-to-write 1"]) {
+      assert.ok(conf.includes(line), line);
+    }
+    assert.ok(!conf.some((l) => /^(requirepass|masterauth|replicaof|port|bind|dir) /.test(l)));
+    // One member: no replica to wait for.
+    assert.ok(content(platformOf("test"), "redis-conf").split("\n").includes("min-replicas-to-write 0"));
+  });
+
+  void test("Sentinel body: timeouts from config, under the master name", () => {
+    const p = platformOf("prod", { redisMasterName: "main", redisDownAfterMs: "3000", redisFailoverTimeoutMs: "9000" });
+    assert.equal(content(p, "redis-sentinel-conf"), [
+      "sentinel down-after-milliseconds main 3000",
+      "sentinel failover-timeout main 9000",
+      "sentinel parallel-syncs main 1",
+      "sentinel deny-scripts-reconfig yes",
+      'logfile ""',
+      "",
+    ].join("\n"));
+    const s2 = svc(p, "redis-sentinel-2");
+    assert.equal(s2.env.REDIS_QUORUM, "2");
+    assert.equal(s2.env.REDIS_FIRST_MASTER, "redis-1:6379");
+    assert.equal(s2.env.SENTINEL_ANNOUNCE_HOST, "redis-sentinel-2");
+    assert.match(s2.env.SENTINEL_MYID, /^[0-9a-f]{40}$/);
+    assert.notEqual(s2.env.SENTINEL_MYID, svc(p, "redis-sentinel-1").env.SENTINEL_MYID);
+  });
+
+  void test("RabbitMQ: static peer list, definitions with quorum as default queue type, plugins", () => {
+    const p = platformOf("prod");
+    const conf = content(p, "rabbitmq-conf").split("\n");
+    for (const line of [
+      "cluster_formation.peer_discovery_backend = classic_config",
+      "cluster_formation.classic_config.nodes.1 = rabbit@rabbitmq-1",
+      "cluster_formation.classic_config.nodes.2 = rabbit@rabbitmq-2",
+      "cluster_formation.classic_config.nodes.3 = rabbit@rabbitmq-3",
+      "cluster_partition_handling = pause_minority",
+      "load_definitions = /run/rabbitmq/definitions",
+      `vm_memory_high_watermark.absolute = ${Math.floor(2 * GiB * 0.6)}`,
+    ]) assert.ok(conf.includes(line), line);
+    assert.deepEqual(JSON.parse(content(p, "rabbitmq-definitions")).vhosts[0].metadata.default_queue_type, "quorum");
+    assert.equal(content(p, "rabbitmq-plugins"), "[rabbitmq_management,rabbitmq_prometheus,rabbitmq_web_stomp].\n");
+    assert.equal(svc(p, "rabbitmq-2").env.RABBITMQ_NODENAME, "rabbit@rabbitmq-2");
+  });
+
+  void test("shellcheck finds nothing in the entrypoint scripts", async (t) => {
+    if (!haveTools(t, ["shellcheck"])) return;
+    const dir = mkdtempSync(join(tmpdir(), "data-scripts-"));
+    try {
+      const p = platformOf("prod");
+      const paths = ["redis-member-sh", "redis-sentinel-sh", "redis-endpoint-sh", "rabbitmq-node-sh"].map((key) => {
+        const path = join(dir, `${key}.sh`);
+        writeFileSync(path, content(p, key));
+        return path;
+      });
+      const r = await run("shellcheck", ["-s", "sh", ...paths]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test("haproxy -c accepts the endpoint's config for both stacks", async (t) => {
+    if (!haveTools(t, ["haproxy"])) return;
+    const dir = mkdtempSync(join(tmpdir(), "data-haproxy-"));
+    try {
+      for (const stack of ["test", "prod"] as const) {
+        const cfg = content(platformOf(stack), "redis-endpoint-cfg");
+        assert.equal(cfg.split("\n").filter((l) => l.trim().startsWith("server ")).length, stack === "prod" ? 3 : 1);
+        const path = join(dir, `${stack}.cfg`);
+        writeFileSync(path, cfg);
+        const r = await run("haproxy", ["-c", "-f", path], { REDIS_PASSWORD: "checked" });
+        assert.equal(r.code, 0, `${stack}: ${r.stdout}${r.stderr}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test("the builders are pure: the same config gives the same spec", () => {
+    const config = loadStack("prod");
+    const ctx = specContext(config, buildTopology(config));
+    assert.deepEqual(redisSpecs(ctx), redisSpecs(ctx));
+    assert.deepEqual(rabbitmqSpecs(ctx), rabbitmqSpecs(ctx));
+  });
+});
