@@ -7,7 +7,8 @@
  *   provider (a Swarm manager).
  * - Secrets and configs are named by content hash: a change creates a new one
  *   (create-before-delete) and the services roll to it. Random secrets come from
- *   @pulumi/random and stay Pulumi secrets end to end.
+ *   @pulumi/random and stay Pulumi secrets end to end; secret names are plain
+ *   (see secretName), so a service's inputs are not hidden wholesale.
  * - A member's volume lives on the node the member is pinned to. A docker.Volume
  *   resource would be created on the provider's daemon (a manager) instead, so a
  *   node-local volume is declared in the service's mount (driver and labels) and
@@ -16,6 +17,7 @@
  * - convergeConfig: `pulumi up` waits for the tasks to run healthy and fails
  *   (Swarm rolling back per update_config) when an update does not converge.
  */
+import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
@@ -115,7 +117,7 @@ function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): dock
 export class SwarmPlatform extends pulumi.ComponentResource {
   /** By spec key. */
   public readonly networkIds: Record<string, pulumi.Output<string>>;
-  /** Docker names of the secrets by key (content-hashed; secret when derived from a secret setting). */
+  /** Docker names of the secrets by key (content-hashed). */
   public readonly secretNames: Record<string, pulumi.Output<string>>;
   /** Secret values by key (generated passwords): Pulumi secrets. */
   public readonly secretValues: Record<string, pulumi.Output<string>>;
@@ -144,10 +146,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     for (const s of spec.secrets) {
       const value = this.secretValue(name, s);
       secretValues[s.key] = value;
-      // The name carries a hash of the value: a random value can stay plain; one from a setting may be weak, so its name stays secret.
-      const hashed = value.apply((v) => `${s.namePrefix}_${contentHash(v)}`);
       secrets.set(s.key, new docker.Secret(`${name}-secret-${s.key}`, {
-        name: s.source.kind === "random" ? pulumi.unsecret(hashed) : hashed,
+        name: pulumi.unsecret(this.secretName(name, s, value)),
         data: pulumi.secret(value.apply(base64)),
         labels: labelList({ "swarm-platform.stack": config.stack, "swarm-platform.secret": s.key }),
       }, child));
@@ -239,6 +239,17 @@ export class SwarmPlatform extends pulumi.ComponentResource {
       configNames: this.configNames,
       serviceNames: this.serviceNames,
     });
+  }
+
+  /**
+   * `<namePrefix>_<hash>`: a new value gives a new name, so services roll to it. A random
+   * value's own hash gives nothing away; a value from a setting may be weak, so it is hashed
+   * with a secret salt (an HMAC) and the name can still be shown in plain text.
+   */
+  private secretName(name: string, s: SecretSpec, value: pulumi.Output<string>): pulumi.Output<string> {
+    if (s.source.kind === "random") return value.apply((v) => `${s.namePrefix}_${contentHash(v)}`);
+    const salt = new random.RandomPassword(`${name}-${s.key}-name-salt`, { length: 32, special: false }, { parent: this });
+    return pulumi.all([salt.result, value]).apply(([k, v]) => `${s.namePrefix}_${createHmac("sha256", k).update(v).digest("hex").slice(0, 10)}`);
   }
 
   private secretValue(name: string, s: SecretSpec): pulumi.Output<string> {
