@@ -19,6 +19,9 @@ import { etcdSpecs, etcdEndpoints } from "../specs/etcd";
 import { specContext } from "../specs/context";
 import { contentHash, GiB, MiB, type PlatformSpec, type ServiceSpec } from "../specs/model";
 import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey } from "../specs/images";
+import { planStack } from "../tools/plan";
+import { renderTable } from "../tools/report";
+import { ROOT } from "./support/config";
 
 function problemsOf(fn: () => unknown): ConfigError {
   try {
@@ -262,5 +265,60 @@ void describe("generated files", () => {
     const ctx = specContext(config, buildTopology(config));
     assert.deepEqual(redisSpecs(ctx), redisSpecs(ctx));
     assert.deepEqual(rabbitmqSpecs(ctx), rabbitmqSpecs(ctx));
+  });
+});
+
+void describe("the plan shows the services", () => {
+  void test("JSON plan: services[] with name, component, image, replicas or global, constraints, node", async () => {
+    const { report } = await planStack(ROOT, "prod");
+    const byName = new Map(report.services.map((s) => [s.name, s]));
+    assert.deepEqual(byName.get("redis-2"), {
+      name: "redis-2",
+      component: "redis",
+      image: "redis:7.4.2",
+      mode: "replicated",
+      replicas: 1,
+      constraints: ["node.hostname == prod-app-02"],
+      node: "prod-app-02",
+      endpointMode: "dnsrr",
+      stateful: true,
+      networks: ["platform", "backend"],
+      secrets: ["redis-password"],
+      configs: ["redis-conf", "redis-member-sh"],
+      volumes: ["redis-2-data"],
+      memoryLimitBytes: 2 * GiB,
+    });
+    assert.deepEqual(byName.get("redis"), {
+      name: "redis",
+      component: "redis-endpoint",
+      image: "haproxy:3.0.7",
+      mode: "replicated",
+      replicas: 2,
+      constraints: ["node.labels.type == service"],
+      endpointMode: "vip",
+      stateful: false,
+      networks: ["platform", "backend"],
+      secrets: ["redis-password"],
+      configs: ["redis-endpoint-cfg", "redis-endpoint-sh"],
+      volumes: [],
+      memoryLimitBytes: 128 * MiB,
+    });
+    assert.deepEqual(
+      report.services.filter((s) => DATA_COMPONENTS.includes(s.component)).map((s) => `${s.component}:${s.name}@${s.node ?? "-"}`),
+      [
+        "redis:redis-1@prod-app-01", "redis:redis-2@prod-app-02", "redis:redis-3@prod-app-03",
+        "sentinel:redis-sentinel-1@prod-app-01", "sentinel:redis-sentinel-2@prod-app-02", "sentinel:redis-sentinel-3@prod-app-03",
+        "redis-endpoint:redis@-",
+        "rabbitmq:rabbitmq-1@prod-app-01", "rabbitmq:rabbitmq-2@prod-app-02", "rabbitmq:rabbitmq-3@prod-app-03",
+        "etcd:etcd-1@prod-app-01", "etcd:etcd-2@prod-app-02", "etcd:etcd-3@prod-app-03",
+      ],
+    );
+    for (const s of report.services.filter((x) => x.mode === "global")) assert.equal(s.replicas, undefined, s.name);
+    assert.deepEqual(report.networks.map((n) => [n.name, n.attachable, n.internal, n.encrypted, n.mtu]), [
+      ["prod_edge", false, false, true, 1350], ["prod_platform", true, false, true, 1350], ["prod_backend", false, true, true, 1350],
+    ]);
+    assert.deepEqual(report.secrets.find((x) => x.key === "redis-password"), { key: "redis-password", namePrefix: "prod_redis-password", source: "random" });
+    const table = renderTable(report);
+    assert.match(table, /^redis-sentinel-3 +sentinel +redis:7\.4\.2 +1 +prod-app-03 +dnsrr +64M$/m);
   });
 });

@@ -78,6 +78,18 @@ else
   log "no Sentinel and no master answers: monitoring the designated first member $master"
 fi
 
+# Sentinel refuses to start on a monitor line whose host does not resolve; in the Swarm a
+# member's name resolves only once its task runs (first deploy, rescheduling).
+waited=0
+until getent hosts "${master% *}" >/dev/null 2>&1; do
+  if [ "$waited" -ge 60 ]; then
+    log "${master% *} does not resolve after 60s; starting anyway (Sentinel will say why it cannot)"
+    break
+  fi
+  sleep 1
+  waited=$((waited + 1))
+done
+
 umask 077
 mkdir -p "$SENTINEL_RUNTIME_DIR"
 runtime="$SENTINEL_RUNTIME_DIR/sentinel.conf"
