@@ -60,6 +60,8 @@ export interface LocalSwarmOptions {
 export interface LocalSwarmNode {
   readonly name: string;
   readonly ip: string;
+  /** Host end of the node's veth pair (down while the node is stopped). */
+  readonly link: string;
   /** Path of the daemon's unix socket. */
   readonly socket: string;
   /** process.env with DOCKER_HOST pointing at this node's daemon. */
@@ -67,7 +69,10 @@ export interface LocalSwarmNode {
   readonly namespace: string;
   readonly dir: string;
   readonly logFile: string;
+  /** dockerd's pid; changes when the node is stopped and started again. */
   readonly pid: number;
+  /** False between stopNode and startNode. */
+  readonly running: boolean;
 }
 
 export type NodeRef = LocalSwarmNode | string;
@@ -116,6 +121,22 @@ export interface LocalSwarm {
     env?: Record<string, string | undefined>,
     options?: RunScriptOptions,
   ): Promise<RunResult>;
+  /**
+   * Runs a command inside the node's network namespace, as it would run on that machine:
+   * `env -i` with PATH, HOME, DOCKER_HOST at the node's daemon, then `env`. The private
+   * address the scripts look for with `ip addr` is there, and nothing of the caller's
+   * environment leaks in.
+   */
+  exec(node: NodeRef, argv: readonly string[], env?: Record<string, string>, options?: RunOptions): Promise<RunResult>;
+  /**
+   * Powers the node off: every process of the node (dockerd, containerd, shims, the
+   * containers) is killed at once with SIGKILL, its mounts are detached, its exec-root
+   * (the machine's /run) is emptied and its link to the bridge goes down, so peers see
+   * timeouts, not refused connections. The data-root stays, as a disk does.
+   */
+  stopNode(node: NodeRef): Promise<void>;
+  /** Boots a stopped node again: link up, dockerd on the same data-root, until it answers. */
+  startNode(node: NodeRef, options?: { timeoutMs?: number }): Promise<void>;
   /** Last lines of the node's dockerd log. */
   logTail(node: NodeRef, lines?: number): string;
   /** Stops everything; safe to call more than once. */
@@ -156,6 +177,13 @@ function sleep(ms: number): Promise<void> {
 
 function hostPath(): string {
   return `${process.env.PATH ?? ""}:${EXTRA_PATH}`;
+}
+
+/** A node as the harness tracks it: its dockerd may be stopped and started again. */
+interface NodeState extends LocalSwarmNode {
+  readonly execRoot: string;
+  pid: number;
+  running: boolean;
 }
 
 interface SyncResult {
@@ -644,7 +672,63 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
     for (const signal of signals) process.on(signal, onSignal);
   }
 
-  const nodes: LocalSwarmNode[] = [];
+  const nodes: NodeState[] = [];
+  const storageDriver = options.storageDriver ?? "overlay2";
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+
+  /** Starts the node's dockerd (again): same folders, same data-root, same hostname. */
+  const launch = (node: NodeState): void => {
+    const logFd = fs.openSync(node.logFile, "a");
+    const dockerdArgs = [
+      `--config-file=${path.join(node.dir, "daemon.json")}`,
+      `--data-root=${path.join(node.dir, "data")}`,
+      `--exec-root=${node.execRoot}`,
+      `--pidfile=${path.join(node.dir, "dockerd.pid")}`,
+      `--host=unix://${node.socket}`,
+      `--storage-driver=${storageDriver}`,
+    ];
+    // setsid keeps the daemon out of the test's process group and terminal; nsenter,
+    // unshare and sh exec in turn, so the child's pid is dockerd's pid.
+    const child = spawn(
+      "setsid",
+      [
+        "nsenter",
+        `--net=/var/run/netns/${node.namespace}`,
+        "unshare",
+        "--uts",
+        "sh",
+        "-c",
+        'hostname "$0" && exec dockerd "$@"',
+        node.name,
+        ...dockerdArgs,
+      ],
+      { stdio: ["ignore", logFd, logFd], env: { ...process.env, PATH: hostPath() } },
+    );
+    fs.closeSync(logFd);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start dockerd for ${node.name}`);
+    daemonPids.push(child.pid);
+    node.pid = child.pid;
+    node.running = true;
+  };
+
+  const waitAnswering = async (list: readonly NodeState[], timeoutMs: number): Promise<void> => {
+    const started = Date.now();
+    await Promise.all(
+      list.map(async (node) => {
+        while (!(await ping(node.socket))) {
+          if (!isRunning(node.pid)) {
+            throw new Error(`dockerd of ${node.name} exited during start:\n${tail(node.logFile, 20)}`);
+          }
+          if (Date.now() - started > timeoutMs) {
+            throw new Error(`dockerd of ${node.name} did not answer within ${timeoutMs} ms:\n${tail(node.logFile, 20)}`);
+          }
+          await sleep(200);
+        }
+      }),
+    );
+  };
+
   try {
     writeLock(lockRecord(dir, null), false);
     const { bridge, hostIp } = LOCAL_SWARM_NETWORK;
@@ -680,58 +764,27 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
         throw new Error(`startLocalSwarm: dataDir '${parent}' is too long for unix socket paths`);
       }
       fs.mkdirSync(nodeDir, { recursive: true });
-      const configFile = path.join(nodeDir, "daemon.json");
       // Own trust key: dockerd 20.10 otherwise writes /etc/docker/key.json, shared by all nodes.
-      fs.writeFileSync(configFile, JSON.stringify({ "deprecated-key-path": path.join(nodeDir, "key.json") }));
-      const logFile = path.join(nodeDir, "dockerd.log");
-      const logFd = fs.openSync(logFile, "a");
-      const dockerdArgs = [
-        `--config-file=${configFile}`,
-        `--data-root=${path.join(nodeDir, "data")}`,
-        `--exec-root=${execRoot}`,
-        `--pidfile=${path.join(nodeDir, "dockerd.pid")}`,
-        `--host=unix://${socket}`,
-        `--storage-driver=${options.storageDriver ?? "overlay2"}`,
-      ];
-      // setsid keeps the daemon out of the test's process group and terminal; nsenter,
-      // unshare and sh exec in turn, so the child's pid is dockerd's pid.
-      const child = spawn(
-        "setsid",
-        [
-          "nsenter",
-          `--net=/var/run/netns/${namespace}`,
-          "unshare",
-          "--uts",
-          "sh",
-          "-c",
-          'hostname "$0" && exec dockerd "$@"',
-          name,
-          ...dockerdArgs,
-        ],
-        { stdio: ["ignore", logFd, logFd], env: { ...process.env, PATH: hostPath() } },
-      );
-      fs.closeSync(logFd);
-      child.unref();
-      if (child.pid === undefined) throw new Error(`could not start dockerd for ${name}`);
-      daemonPids.push(child.pid);
-      nodes.push({ name, ip, socket, env: dockerEnv(socket), namespace, dir: nodeDir, logFile, pid: child.pid });
+      fs.writeFileSync(path.join(nodeDir, "daemon.json"), JSON.stringify({ "deprecated-key-path": path.join(nodeDir, "key.json") }));
+      const node: NodeState = {
+        name,
+        ip,
+        link: hostEnd,
+        socket,
+        env: dockerEnv(socket),
+        namespace,
+        dir: nodeDir,
+        execRoot,
+        logFile: path.join(nodeDir, "dockerd.log"),
+        pid: 0,
+        running: false,
+      };
+      launch(node);
+      nodes.push(node);
     }
 
     const started = Date.now();
-    const timeoutMs = options.startTimeoutMs ?? 60_000;
-    await Promise.all(
-      nodes.map(async (node) => {
-        while (!(await ping(node.socket))) {
-          if (!isRunning(node.pid)) {
-            throw new Error(`dockerd of ${node.name} exited during start:\n${tail(node.logFile, 20)}`);
-          }
-          if (Date.now() - started > timeoutMs) {
-            throw new Error(`dockerd of ${node.name} did not answer within ${timeoutMs} ms:\n${tail(node.logFile, 20)}`);
-          }
-          await sleep(200);
-        }
-      }),
-    );
+    await waitAnswering(nodes, startTimeoutMs);
     log(`${nodes.length} daemons answer after ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
   } catch (error) {
     stopQuietly();
@@ -739,11 +792,33 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
   }
 
   const byName = new Map(nodes.map((node) => [node.name, node]));
-  const resolve = (ref: NodeRef): LocalSwarmNode => {
-    if (typeof ref !== "string") return ref;
-    const node = byName.get(ref);
-    if (!node) throw new Error(`no local swarm node named '${ref}' (have: ${[...byName.keys()].join(", ")})`);
+  const resolve = (ref: NodeRef): NodeState => {
+    const node = byName.get(typeof ref === "string" ? ref : ref.name);
+    if (!node) throw new Error(`no local swarm node named '${typeof ref === "string" ? ref : ref.name}' (have: ${[...byName.keys()].join(", ")})`);
     return node;
+  };
+
+  const stopNode = async (ref: NodeRef): Promise<void> => {
+    const node = resolve(ref);
+    if (!node.running) return;
+    // Link first: from this instant on, peers lose the node as they would a crashed machine.
+    must("ip", ["link", "set", node.link, "down"]);
+    // The trailing slash keeps node app-01 from matching a node app-010.
+    killOwned(`${node.dir}/`, [node.namespace], 0);
+    unmountUnder(`${node.dir}/`);
+    // The exec-root is the machine's /run: a reboot starts with it empty.
+    fs.rmSync(node.execRoot, { recursive: true, force: true });
+    node.running = false;
+    // Let Node reap the dockerd it spawned.
+    await sleep(50);
+  };
+
+  const startNode = async (ref: NodeRef, startOptions: { timeoutMs?: number } = {}): Promise<void> => {
+    const node = resolve(ref);
+    if (node.running) return;
+    must("ip", ["link", "set", node.link, "up"]);
+    launch(node);
+    await waitAnswering([node], startOptions.timeoutMs ?? startTimeoutMs);
   };
 
   return {
@@ -769,6 +844,23 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
       }
       return run("bash", [scriptPath], scriptEnv, runOptions);
     },
+    exec: (ref, argv, env = {}, runOptions) => {
+      const node = resolve(ref);
+      const vars = {
+        PATH: EXTRA_PATH,
+        HOME: process.env.HOME ?? "/root",
+        DOCKER_HOST: `unix://${node.socket}`,
+        ...env,
+      };
+      return run(
+        "nsenter",
+        [`--net=/var/run/netns/${node.namespace}`, "env", "-i", ...Object.entries(vars).map(([k, v]) => `${k}=${v}`), ...argv],
+        { PATH: hostPath() },
+        runOptions,
+      );
+    },
+    stopNode,
+    startNode,
     logTail: (ref, lines = 30) => tail(resolve(ref).logFile, lines),
     stop: async () => {
       stopSync();
