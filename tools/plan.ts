@@ -130,11 +130,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // exitCode, not exit(): exit() would cut a large report short when stdout is a pipe.
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => {
+      process.exitCode = code;
+    },
     (e: unknown) => {
       process.stderr.write(`plan failed: ${e instanceof Error ? e.stack : String(e)}\n`);
-      process.exit(1);
+      process.exitCode = 1;
     },
   );
 }
