@@ -8,7 +8,9 @@ import { SwarmBootstrap } from "./bootstrap";
 import { SwarmPlatform } from "./platform";
 import { buildPlatform } from "../specs/platform";
 import { vaultRunbook } from "../specs/vault";
-import { dataEndpoints } from "../specs/data";
+import { connections, amqpUris, redisSentinelUri, redisUrl } from "../specs/connections";
+import { sshConfigSnippet } from "../core/connections";
+import { SECRET as APISIX_SECRET } from "../specs/apisix";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -33,6 +35,18 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
   const swarm = new SwarmBootstrap("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
   const platform = new SwarmPlatform("platform", { config, spec: buildPlatform(config, topology), provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
 
+  const conn = connections(config, topology);
+  const publicIps = pulumi.all(Object.fromEntries(Object.entries(infra.servers).map(([name, srv]) => [name, srv.publicIp])));
+  const secretOf = (key: string): pulumi.Output<string> => {
+    const value = platform.secretValues[key];
+    if (!value) throw new Error(`the platform declares no secret ${key}`);
+    return pulumi.secret(value);
+  };
+  const redisPassword = secretOf(conn.data.redis.passwordSecret);
+  const rabbitmqPassword = secretOf(conn.data.rabbitmq.adminPasswordSecret);
+  const { passwordSecret: _redisSecret, ...redis } = conn.data.redis;
+  const { adminPasswordSecret: _rabbitSecret, ...rabbitmq } = conn.data.rabbitmq;
+
   return {
     profile: config.profile,
     nodes: topology.nodes.map((n) => ({
@@ -46,11 +60,26 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     })),
     edgeNode: topology.edge.name,
     floatingIp: infra.floatingIpAddress,
-    nodePublicIps: Object.fromEntries(Object.entries(infra.servers).map(([name, s]) => [name, s.publicIp])),
+    nodePublicIps: publicIps,
+    sshConfig: publicIps.apply((ips) => sshConfigSnippet(config, topology, ips)),
     deployPublicKey,
-    data: dataEndpoints(config, topology),
-    redisPassword: platform.secretValues["redis-password"],
-    rabbitmqAdminPassword: platform.secretValues["rabbitmq-admin-password"],
+    redis,
+    rabbitmq,
+    etcd: conn.data.etcd,
+    vault: conn.vault,
     vaultInitSteps: vaultRunbook(config, topology),
+    apisix: conn.apisix,
+    monitoring: conn.monitoring,
+    externalDatabases: conn.externalDatabases,
+    // Everything below carries a password: secret outputs (`pulumi stack output --show-secrets`).
+    redisPassword,
+    redisUrl: redisPassword.apply((pw) => redisUrl(redis.endpoint, pw)),
+    redisSentinelUri: redisPassword.apply((pw) => redisSentinelUri(redis.sentinels, redis.masterName, pw)),
+    rabbitmqAdminPassword: rabbitmqPassword,
+    amqpUris: rabbitmqPassword.apply((pw) => amqpUris(rabbitmq.amqp, rabbitmq.adminUser, pw)),
+    amqpAddresses: rabbitmqPassword.apply((pw) => amqpUris(rabbitmq.amqp, rabbitmq.adminUser, pw).join(",")),
+    grafanaAdminPassword: secretOf("grafana-admin-password"),
+    apisixAdminKey: secretOf(APISIX_SECRET.adminKey),
+    apisixDashboardPassword: secretOf(APISIX_SECRET.dashboardPassword),
   };
 }

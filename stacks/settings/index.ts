@@ -4,6 +4,7 @@ import type { CoreConfig, Values } from "../config";
 import { FRONT_AREA, type FrontSection } from "./front";
 import { dataArea, imagesArea, type DataSection } from "./data";
 import type { Images } from "../../specs/images";
+import { OPERATE_AREA, type OperateSection } from "./operate";
 
 /**
  * An area of the platform (data services, front services, operations) adds its
@@ -22,7 +23,8 @@ export interface AreaSections {
   readonly front: FrontSection;
   readonly images: Images;
   readonly data: DataSection;
+  readonly operate: OperateSection;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const AREAS: readonly Area<string, any>[] = [FRONT_AREA, imagesArea, dataArea];
+export const AREAS: readonly Area<string, any>[] = [FRONT_AREA, imagesArea, dataArea, OPERATE_AREA];
