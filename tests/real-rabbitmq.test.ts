@@ -167,11 +167,13 @@ void describe("RabbitMQ cluster on loopback, from the generated files", () => {
       assert.equal(statSync(cookieFile).mode & 0o777, 0o400);
     }
 
+    // Every node's plugins finish starting after the node joined: wait for each management API.
+    await waitFor("the management API on every node", async () => {
+      const statuses = await Promise.all(NODES.map(async (i) => (await api(i, "GET", "/overview")).status));
+      return statuses.every((st) => st === 200) ? true : undefined;
+    }, 90_000, 1_000, diag);
     // The administrator from the secret file; the default guest user was never seeded.
-    const users = await waitFor("the management API on node 1", async () => {
-      const r = await api(1, "GET", "/users");
-      return r.status === 200 ? r.json as { name: string; tags: string[] | string }[] : undefined;
-    }, 60_000, 1_000, diag);
+    const users = (await api(1, "GET", "/users")).json as { name: string }[];
     assert.deepEqual(users.map((u) => u.name), [adminUser]);
 
     const vhost = (await api(1, "GET", "/vhosts/%2F")).json as { default_queue_type?: string; metadata?: { default_queue_type?: string } };
