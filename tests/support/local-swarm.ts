@@ -14,6 +14,7 @@
  * crashed run is cleaned up by the next one, and two runs on one machine take turns.
  */
 import { spawn, spawnSync } from "node:child_process";
+import * as dgram from "node:dgram";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
@@ -55,6 +56,15 @@ export interface LocalSwarmOptions {
   keepDir?: boolean;
   /** Progress lines; default: to stderr prefixed "local-swarm:". */
   log?: (line: string) => void;
+  /**
+   * Upstream DNS of the daemons, for names Swarm's embedded DNS does not know (default true):
+   * a responder on the host's bridge address answers every such lookup with NXDOMAIN, as a
+   * real resolver answers for a name that does not exist. Without it a lookup of a stopped
+   * peer's name hangs until the client's timeout (the machine's own resolver is out of the
+   * namespaces' reach, and the embedded DNS drops a query it cannot forward), and services
+   * that resolve their peers' names (Sentinel, HAProxy) stall for seconds each time.
+   */
+  answerDns?: boolean;
 }
 
 export interface LocalSwarmNode {
@@ -611,6 +621,7 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
   let ipForward: string | null = null;
   const namespaces: string[] = [];
   const daemonPids: number[] = [];
+  let dnsServer: dgram.Socket | undefined;
   let stopped = false;
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   const stopQuietly = (): void => {
@@ -647,6 +658,7 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
       if (left.length > 0) log(`dockerd ${left.join(", ")} ignored SIGTERM for 15 s, killing`);
     });
     step("kill leftover processes", () => killOwned(dir, namespaces, 0));
+    step("stop the DNS responder", () => dnsServer?.close());
     step("unmount", () => unmountUnder(dir));
     step("delete namespaces", () => {
       for (const ns of namespaces) sh("ip", ["netns", "del", ns]);
@@ -741,6 +753,7 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
     // With br_netfilter loaded, bridged frames cross the host FORWARD chain, whose policy
     // a host dockerd sets to DROP.
     if (commandExists("iptables")) must("iptables", ["-I", ...FORWARD_RULE]);
+    if (options.answerDns ?? true) dnsServer = await startNxdomainResponder(hostIp);
 
     for (const { name, ip, index } of planned) {
       const namespace = `${LOCAL_SWARM_NETWORK.namespacePrefix}${name}`;
@@ -765,7 +778,10 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
       }
       fs.mkdirSync(nodeDir, { recursive: true });
       // Own trust key: dockerd 20.10 otherwise writes /etc/docker/key.json, shared by all nodes.
-      fs.writeFileSync(path.join(nodeDir, "daemon.json"), JSON.stringify({ "deprecated-key-path": path.join(nodeDir, "key.json") }));
+      fs.writeFileSync(
+        path.join(nodeDir, "daemon.json"),
+        JSON.stringify({ "deprecated-key-path": path.join(nodeDir, "key.json"), ...(dnsServer ? { dns: [hostIp] } : {}) }),
+      );
       const node: NodeState = {
         name,
         ip,
@@ -868,6 +884,33 @@ export async function startLocalSwarm(options: LocalSwarmOptions): Promise<Local
       await sleep(50);
     },
   };
+}
+
+/**
+ * A DNS server that knows no name: every query gets NXDOMAIN with its question echoed.
+ * Bound to the bridge address only, so only the local nodes reach it.
+ */
+function startNxdomainResponder(address: string): Promise<dgram.Socket> {
+  const socket = dgram.createSocket("udp4");
+  socket.on("message", (query, peer) => {
+    if (query.length < 12) return;
+    let end = 12;
+    while (end < query.length && query[end] !== 0) end += query[end] + 1;
+    end += 5; // the root label, QTYPE, QCLASS
+    if (end > query.length) return;
+    const answer = Buffer.alloc(end);
+    query.copy(answer, 0, 0, end);
+    answer[2] = 0x80 | (query[2] & 0x79); // QR, the query's opcode and RD
+    answer[3] = 0x80 | 3; // RA, NXDOMAIN
+    answer.writeUInt16BE(1, 4);
+    answer.fill(0, 6, 12);
+    socket.send(answer, peer.port, peer.address);
+  });
+  socket.unref();
+  return new Promise((resolve, reject) => {
+    socket.once("error", reject);
+    socket.bind(53, address, () => resolve(socket));
+  });
 }
 
 function tail(file: string, lines: number): string {
