@@ -75,6 +75,7 @@ export function networkArgs(n: NetworkSpec): docker.NetworkArgs {
       "com.docker.network.driver.mtu": String(n.mtu),
     },
     labels: labelList(n.labels),
+    ...(n.subnet ? { ipamConfigs: [{ subnet: n.subnet }] } : {}),
   };
 }
 
@@ -170,7 +171,10 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     };
 
     const serviceNames: Record<string, pulumi.Output<string>> = {};
+    const services = new Map<string, docker.Service>();
     for (const s of spec.services) {
+      const previous = s.after === undefined ? undefined : services.get(s.after);
+      if (s.after !== undefined && !previous) throw new Error(`service ${s.name} rolls after ${s.after}, which the platform spec does not declare before it`);
       const svc = new docker.Service(`${name}-svc-${s.name}`, {
         name: swarmServiceName(prefix, s),
         labels: labelList(s.labels),
@@ -223,7 +227,8 @@ export class SwarmPlatform extends pulumi.ComponentResource {
         updateConfig: policy(s.update),
         rollbackConfig: policy(s.rollback),
         convergeConfig: s.stateful ? CONVERGE.stateful : CONVERGE.stateless,
-      }, child);
+      }, previous ? { ...child, dependsOn: [previous] } : child);
+      services.set(s.name, svc);
       serviceNames[s.name] = svc.name;
     }
 

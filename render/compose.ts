@@ -145,6 +145,7 @@ export function renderCompose(spec: PlatformSpec, options: ComposeOptions): Comp
       "com.docker.network.driver.mtu": String(n.mtu),
     },
     labels: { ...n.labels },
+    ...(n.subnet ? { ipam: { config: [{ subnet: n.subnet }] } } : {}),
   }]));
 
   const volumes = Object.fromEntries(spec.volumes.map((v) => [v.key, { name: v.name, driver: v.driver, labels: { ...v.labels } }]));

@@ -6,7 +6,6 @@
  * Also the small helpers every front service shares (image lookup, defaults).
  */
 import { pinTo } from "../core/topology";
-import { cidrSize, formatIpv4, mustParseCidr } from "../core/net";
 import { platformLabels, type SpecContext } from "./context";
 import { DEFAULT_IMAGES, type ImageFamily } from "./images";
 import {
@@ -20,7 +19,7 @@ import {
   type PlatformSpec,
   type ServiceSpec,
 } from "./model";
-import { NET } from "./networks";
+import { NET, edgeNetworkSubnet } from "./networks";
 
 /** The image of a family: the stack's setting, or the pinned default. */
 export function frontImage(ctx: SpecContext, family: ImageFamily): string {
@@ -60,8 +59,7 @@ export const APISIX_PROXY_PORT = 9080;
  * free; knowing it before deploy lets APISIX trust X-Real-IP from this range only.
  */
 export function edgeSubnet(ctx: Pick<SpecContext, "config">): string {
-  const pool = mustParseCidr(ctx.config.docker.swarmAddrPool);
-  return `${formatIpv4(pool.network + cidrSize(pool) - 256n)}/24`;
+  return edgeNetworkSubnet(ctx.config);
 }
 
 /** The Caddyfile of the edge: ACME for the configured names, or plain HTTP on :80 when there are none. */

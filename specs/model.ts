@@ -26,6 +26,8 @@ export interface NetworkSpec {
   readonly encrypted: boolean;
   readonly mtu: number;
   readonly labels: Readonly<Record<string, string>>;
+  /** A fixed subnet, when something must know the range before deploy (otherwise Swarm picks one from its pool). */
+  readonly subnet?: string;
 }
 
 export interface VolumeSpec {
@@ -153,6 +155,12 @@ export interface ServiceSpec {
   readonly labels: Readonly<Record<string, string>>;
   /** One service per member with its own volume and stable hostname. */
   readonly stateful: boolean;
+  /**
+   * Name of the service that must be converged before this one is created or
+   * updated: members of one family roll one at a time instead of all at once.
+   * Only the Pulumi renderer can order services; a stack file cannot.
+   */
+  readonly after?: string;
 }
 
 export interface PlatformSpec {

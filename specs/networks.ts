@@ -1,4 +1,6 @@
 import type { NetworkSpec, PlatformSpec } from "./model";
+import type { CoreConfig } from "../stacks/config";
+import { cidrSize, formatIpv4, mustParseCidr } from "../core/net";
 import { EMPTY_PLATFORM } from "./model";
 import { platformLabels, type SpecContext } from "./context";
 
@@ -12,8 +14,19 @@ export const NET = {
   backend: "backend",
 } as const;
 
-export function overlay(ctx: SpecContext, key: string, opts: { attachable: boolean; internal: boolean }): NetworkSpec {
+/**
+ * The edge network's subnet: the last /24 of swarmAddrPool. Swarm allocates
+ * automatic subnets from the start of the pool, so the last block stays free;
+ * knowing it before deploy lets APISIX trust X-Real-IP from this range only.
+ */
+export function edgeNetworkSubnet(config: Pick<CoreConfig, "docker">): string {
+  const pool = mustParseCidr(config.docker.swarmAddrPool);
+  return `${formatIpv4(pool.network + cidrSize(pool) - 256n)}/24`;
+}
+
+export function overlay(ctx: SpecContext, key: string, opts: { attachable: boolean; internal: boolean; subnet?: string }): NetworkSpec {
   return {
+    ...(opts.subnet ? { subnet: opts.subnet } : {}),
     key,
     name: `${ctx.prefix}_${key}`,
     driver: "overlay",
@@ -29,7 +42,7 @@ export function networkSpecs(ctx: SpecContext): PlatformSpec {
   return {
     ...EMPTY_PLATFORM,
     networks: [
-      overlay(ctx, NET.edge, { attachable: false, internal: false }),
+      overlay(ctx, NET.edge, { attachable: false, internal: false, subnet: edgeNetworkSubnet(ctx.config) }),
       overlay(ctx, NET.platform, { attachable: true, internal: false }),
       overlay(ctx, NET.backend, { attachable: false, internal: true }),
     ],

@@ -277,9 +277,21 @@ void describe("SwarmPlatform: exact docker inputs", () => {
     const { run } = get("prod");
     const net = (key: string): unknown => run.one(NETWORK, `platform-net-${key}`).inputs;
     const common = { driver: "overlay", options: { encrypted: "", "com.docker.network.driver.mtu": "1350" }, labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "network" }) };
-    assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common });
+    // The edge network's subnet is fixed (the last /24 of swarmAddrPool) so APISIX can trust X-Real-IP from it alone.
+    assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common, ipamConfigs: [{ subnet: "10.128.255.0/24" }] });
     assert.deepEqual(net("platform"), { name: "prod_platform", attachable: true, internal: false, ...common });
     assert.deepEqual(net("backend"), { name: "prod_backend", attachable: false, internal: true, ...common });
+  });
+
+  void test("members roll one at a time: each waits for the previous member to converge; etcd members start together", () => {
+    const { run } = get("prod");
+    const deps = (svc: string): readonly string[] => run.one(SERVICE, `platform-svc-${svc}`).options.dependsOn;
+    for (const family of ["redis", "redis-sentinel", "rabbitmq", "vault"]) {
+      assert.deepEqual(deps(`${family}-1`), [], family);
+      assert.deepEqual(deps(`${family}-2`), [`platform-svc-${family}-1`], family);
+      assert.deepEqual(deps(`${family}-3`), [`platform-svc-${family}-2`], family);
+    }
+    for (const m of ["etcd-1", "etcd-2", "etcd-3"]) assert.deepEqual(deps(m), [], m);
   });
 
   void test("overlay encryption off and another MTU: the networks follow", async () => {
