@@ -70,7 +70,7 @@ export function etcdSpecs(ctx: SpecContext): PlatformSpec {
   if (list.length === 0) return EMPTY_PLATFORM;
   const cluster = list.map((m) => ({ name: m.name, peerUrl: `http://${m.name}:${ETCD_PEER_PORT}` }));
   const services: ServiceSpec[] = list.map((m) => ({
-    ...pinnedMember(ctx, m, "etcd"),
+    ...pinnedMember(ctx, m, "etcd", { together: true }),
     image: ctx.config.images.etcd,
     entrypoint: ["etcd"],
     env: etcdMemberEnv({

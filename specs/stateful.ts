@@ -40,12 +40,18 @@ export function members(topology: Topology, family: string, count: number): Memb
   return Array.from({ length: count }, (_, i) => ({ name: `${family}-${i + 1}`, index: i + 1, node: nodes[i] }));
 }
 
-/** The parts every pinned member service shares. */
-export function pinnedMember(ctx: SpecContext, member: Member, component: string): Pick<
+/**
+ * The parts every pinned member service shares. Members roll one after another
+ * (member N waits for member N-1 to converge) unless the family cannot bring up
+ * a lone first member: etcd's first member is unhealthy until it has quorum, so
+ * etcd passes `together` and its members start at once.
+ */
+export function pinnedMember(ctx: SpecContext, member: Member, component: string, opts: { together?: boolean } = {}): Pick<
   ServiceSpec,
-  "name" | "component" | "hostname" | "mode" | "endpointMode" | "placement" | "node" | "restartPolicy" | "update" | "rollback" | "labels" | "stateful"
+  "name" | "component" | "hostname" | "mode" | "endpointMode" | "placement" | "node" | "restartPolicy" | "update" | "rollback" | "labels" | "stateful" | "after"
 > {
   return {
+    ...(member.index > 1 && !opts.together ? { after: member.name.replace(/-\d+$/, `-${member.index - 1}`) } : {}),
     name: member.name,
     component,
     hostname: member.name,
