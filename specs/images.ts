@@ -46,7 +46,7 @@ export const DEFAULT_IMAGES: Readonly<Record<ImageFamily, ImageDefault>> = {
   grafana: { image: "grafana/grafana:11.4.0", why: "Grafana" },
   nodeExporter: { image: "prom/node-exporter:v1.8.2", why: "node exporter on every node" },
   cadvisor: { image: "gcr.io/cadvisor/cadvisor:v0.49.1", why: "cAdvisor on every node" },
-  redisExporter: { image: "oliver006/redis_exporter:v1.66.0", why: "Redis exporter for Prometheus" },
+  redisExporter: { image: "oliver006/redis_exporter:v1.66.0-alpine", why: "Redis exporter for Prometheus (the alpine build: its entrypoint renders the password file with /bin/sh)" },
   edge: { image: "caddy:2.8.4", why: "TLS edge on the floating-IP node (ACME certificates)" },
 };
 
