@@ -1,18 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { loadStackConfig, ALL_SETTINGS } from "../stacks/config";
-import { ConfigError } from "../stacks/errors";
-import { loadStack, withOverrides, TEST_PRIVATE_KEY } from "./support/config";
-
-function problemsOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
+import { loadStack, withOverrides, TEST_PRIVATE_KEY, problemsOf } from "./support/config";
 
 const mgr3 = "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1";
 const app3 = "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30";

@@ -8,8 +8,7 @@ import { describe, test } from "node:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "../stacks/errors";
-import { loadStack } from "./support/config";
+import { loadStack, problemsOf } from "./support/config";
 import { haveTools, run } from "./support/real-processes";
 import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../specs/platform";
@@ -22,16 +21,6 @@ import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey } from "../specs/images
 import { planStack } from "../tools/plan";
 import { renderTable } from "../tools/report";
 import { ROOT } from "./support/config";
-
-function problemsOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 function platformOf(stack: "test" | "prod", overrides: Record<string, unknown> = {}): PlatformSpec {
   const config = loadStack(stack, overrides);

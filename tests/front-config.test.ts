@@ -1,9 +1,8 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { ConfigError } from "../stacks/errors";
 import { frontWarnings, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, offlineVaultTls } from "../stacks/settings/front";
-import { loadStack } from "./support/config";
+import { loadStack, problemsOf } from "./support/config";
 
 /** A certificate that names vault-1 only (test fixture, never deployed). */
 const ONLY_VAULT_1 = {
@@ -26,16 +25,6 @@ nJp0A65f2gE9OmQ7ObaXWarm4dByz6MHS8Ys8EFdKekQmsPzNGw9WXRy
 -----END PRIVATE KEY-----
 `,
 };
-
-function problemsOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  assert.fail("expected a ConfigError");
-}
 
 void describe("front settings: profile defaults", () => {
   void test("test: one Vault member over HTTP, one APISIX with local counters, staging ACME, volumes", () => {

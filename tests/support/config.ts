@@ -2,6 +2,8 @@ import { readStackFile, offlineSecrets } from "../../stacks/stack-file";
 import { loadStackConfig, PROJECT, type StackConfig } from "../../stacks/config";
 import { throwawayPrivateKey } from "../../core/ssh";
 import { join } from "node:path";
+import assert from "node:assert/strict";
+import { ConfigError } from "../../stacks/errors";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -27,4 +29,15 @@ export function withOverrides(stack: "test" | "prod", overrides: Record<string, 
 
 export function loadStack(stack: "test" | "prod", overrides: Record<string, unknown> = {}): StackConfig {
   return loadStackConfig(stack, withOverrides(stack, overrides));
+}
+
+/** The ConfigError a call throws (fails the test when it throws none). */
+export function problemsOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  assert.fail("expected a ConfigError");
 }
