@@ -33,6 +33,8 @@ import { LOCAL_SWARM_NETWORK } from "../tests/support/local-swarm";
 
 export const E2E_STACK = "e2e";
 export const CLIENT_SERVICE = "e2e-client";
+/** Replicated, unpinned tasks on every manager, so the Swarm drill always has a task to move off the leader. */
+export const PROBE_SERVICE = "e2e-probe";
 export const CLIENT_POOL = "drill";
 /** Where the client finds the drill script and the secrets it needs. */
 export const CLIENT_SCRIPT = "/drills/drill.py";
@@ -120,7 +122,7 @@ export function e2eStack(projectDir: string, images: Partial<Record<ImageFamily,
     .map((s) => KNOWN_SPEC_DEFECTS.reduce((service, defect) => (defect.applies(service) ? defect.workaround(service) : service), s));
   const leftOut = full.services.filter((s) => !local.has(s.image)).map((s) => ({ service: s.name, image: s.image }));
   const client = clientService(config, topology, clientImage, clientScript);
-  const services = [...kept, client.service];
+  const services = [...kept, client.service, probeService(config, topology, clientImage)];
   const used = (pick: (s: ServiceSpec) => readonly string[]): Set<string> => new Set(services.flatMap(pick));
   const networks = used((s) => s.networks.map((n) => n.key));
   const secrets = used((s) => s.secrets.map((f) => f.key));
@@ -171,6 +173,37 @@ function clientService(config: StackConfig, topology: Topology, image: string, s
     stateful: false,
   };
   return { service, script: drill };
+}
+
+/**
+ * Which node leads the Swarm is Raft's choice, and the platform's movable tasks may all sit
+ * elsewhere: one small task per manager (spread over the managers, no per-node cap) makes sure
+ * stopping the leader leaves Swarm a task to reschedule.
+ */
+function probeService(config: StackConfig, topology: Topology, image: string): ServiceSpec {
+  return {
+    name: PROBE_SERVICE,
+    component: PROBE_SERVICE,
+    image,
+    command: ["sleep", "infinity"],
+    env: {},
+    mode: { replicas: topology.managers.length },
+    endpointMode: "dnsrr",
+    ports: [],
+    networks: [{ key: NET.platform, aliases: [] }],
+    secrets: [],
+    configs: [],
+    mounts: [],
+    placement: { constraints: ["node.role == manager"], spread: ["node.hostname"] },
+    resources: { limits: { cpus: 0.1, memoryBytes: 32 * MiB }, reservations: { cpus: 0.01, memoryBytes: 4 * MiB } },
+    healthcheck: { test: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "5s" },
+    stopGracePeriod: "2s",
+    restartPolicy: RESTART_ANY,
+    update: STATELESS_UPDATE,
+    rollback: rollbackOf(STATELESS_UPDATE),
+    labels: { "swarm-platform.stack": config.stack, "swarm-platform.component": PROBE_SERVICE },
+    stateful: false,
+  };
 }
 
 /** A value for every secret the deployed services mount: random, never printed, never in an environment. */

@@ -265,40 +265,53 @@ def rabbit_publish(args):
 
 
 def rabbit_consume(args):
-    """Takes every message off the queue (acknowledged), tries each host until one serves."""
+    """Takes every message off the queue with a consumer (acknowledged); on a failure, reconnects
+    to the next host and goes on. Done when the queue reports no message left."""
     import pika
     _user["name"] = args["user"]
+    hosts, queue = args["hosts"], args["queue"]
     received = set()
     duplicates = 0
-    last_error = None
-    deadline = time.time() + args.get("max_s", 120)
-    for host in args["hosts"]:
-        if time.time() > deadline:
-            break
+    errors = []
+    deadline = time.time() + args.get("max_s", 180)
+    attempt = 0
+    done = False
+    while not done and time.time() < deadline:
+        host = hosts[attempt % len(hosts)]
+        attempt += 1
+        conn = None
         try:
             conn = pika.BlockingConnection(rabbit_params(host))
             ch = conn.channel()
             ch.basic_qos(prefetch_count=500)
-            empty_polls = 0
-            while time.time() < deadline and empty_polls < 3:
-                method, _props, body = ch.basic_get(queue=args["queue"], auto_ack=False)
+            for method, _props, body in ch.consume(queue, inactivity_timeout=2):
                 if method is None:
-                    empty_polls += 1
-                    time.sleep(0.5)
+                    left = ch.queue_declare(queue=queue, passive=True).method.message_count
+                    if left == 0:
+                        done = True
+                        break
                     continue
-                empty_polls = 0
                 number = int(body)
                 if number in received:
                     duplicates += 1
                 received.add(number)
                 ch.basic_ack(method.delivery_tag)
-            ch.queue_delete(queue=args["queue"])
-            conn.close()
-            emit({"result": {"received": ranges(received), "received_count": len(received), "duplicates": duplicates, "host": host}})
-            return
-        except Exception as e:  # noqa: BLE001
-            last_error = f"{type(e).__name__}: {e}"
-    emit({"result": {"error": last_error, "received": ranges(received), "received_count": len(received), "duplicates": duplicates}})
+                if time.time() > deadline:
+                    break
+            ch.cancel()
+            if done:
+                ch.queue_delete(queue=queue)
+        except Exception as e:  # noqa: BLE001 - reconnect and go on
+            errors.append(f"{host}: {type(e).__name__}: {e}"[:300])
+            time.sleep(1)
+        finally:
+            try:
+                if conn is not None and conn.is_open:
+                    conn.close()
+            except Exception:  # noqa: BLE001
+                pass
+    emit({"result": {"complete": done, "received": ranges(received), "received_count": len(received),
+                     "duplicates": duplicates, "errors": errors[-5:]}})
 
 
 # ---------------------------------------------------------------- etcd (its v3 JSON gateway, as APISIX speaks to it)
