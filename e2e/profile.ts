@@ -27,7 +27,6 @@ import { configSpec, MiB, RESTART_ANY, rollbackOf, STATELESS_UPDATE, type Platfo
 import { NET } from "../specs/networks";
 import { buildPlatform } from "../specs/platform";
 import { REDIS_PASSWORD_SECRET } from "../specs/redis";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "../specs/etcd";
 import { RABBITMQ_ADMIN_SECRET } from "../specs/rabbitmq";
 import { LOCAL_SWARM_NETWORK } from "../tests/support/local-swarm";
 
@@ -78,25 +77,7 @@ export interface SpecDefect {
   workaround(service: ServiceSpec): ServiceSpec;
 }
 
-export const KNOWN_SPEC_DEFECTS: readonly SpecDefect[] = [
-  {
-    id: "etcd-healthcheck-needs-quorum",
-    why:
-      "Swarm adds a task to its service's DNS name (and aliases) only once the task is healthy. The etcd members' " +
-      "health check (etcdctl endpoint health) passes only when the cluster has a leader, and a member reaches its " +
-      "peers by those DNS names: on first formation no member ever becomes healthy, no name resolves, no leader is " +
-      "elected. Workaround: healthy when the member serves, or while its peer listener is up (it is forming or " +
-      "rejoining the cluster).",
-    applies: (s) => s.component === "etcd" && s.healthcheck.test.includes("endpoint") && s.healthcheck.test.includes("health"),
-    workaround: (s) => ({
-      ...s,
-      healthcheck: {
-        ...s.healthcheck,
-        test: ["CMD", "bash", "-c", `etcdctl --endpoints=http://127.0.0.1:${ETCD_CLIENT_PORT} --command-timeout=3s endpoint health || exec 3<>/dev/tcp/127.0.0.1/${ETCD_PEER_PORT}`],
-      },
-    }),
-  },
-];
+export const KNOWN_SPEC_DEFECTS: readonly SpecDefect[] = [];
 
 export interface E2eStack {
   readonly config: StackConfig;
