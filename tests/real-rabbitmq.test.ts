@@ -15,13 +15,11 @@ import { after, describe, test } from "node:test";
 import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { loadStack } from "./support/config";
+import { platformOf } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
 import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../specs/rabbitmq";
 import { specContext } from "../specs/context";
-import { sizeToBytes, type ServiceSpec } from "../specs/model";
+import { sizeToBytes } from "../specs/model";
 
 // This test's own port range.
 const NODES = [1, 2, 3];
@@ -32,19 +30,7 @@ const EPMD_PORT = 46450;
 const LOOPBACK = "127.0.0.1";
 const RABBIT_BIN = "/usr/lib/rabbitmq/bin";
 
-const config = loadStack("prod");
-const topology = buildTopology(config);
-const platform = buildPlatform(config, topology);
-const service = (name: string): ServiceSpec => {
-  const s = platform.services.find((x) => x.name === name);
-  if (!s) throw new Error(`no service ${name}`);
-  return s;
-};
-const configContent = (key: string): string => {
-  const c = platform.configs.find((x) => x.key === key);
-  if (!c) throw new Error(`no config ${key}`);
-  return c.content;
-};
+const { config, topology, service, configContent } = platformOf("prod");
 const nodeName = (i: number): string => `rabbit-${i}@localhost`;
 
 const procs = new ProcessSet("real-rabbitmq");

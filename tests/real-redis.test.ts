@@ -12,12 +12,9 @@ import { after, describe, test } from "node:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { loadStack } from "./support/config";
+import { platformOf } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
 import { haproxyCfg, REDIS_PORT, SENTINEL_PORT } from "../specs/redis";
-import type { PlatformSpec, ServiceSpec } from "../specs/model";
 
 // This test's own port range.
 const MEMBER_PORTS = [46301, 46302, 46303];
@@ -26,18 +23,7 @@ const ENDPOINT_PORT = 46320;
 const MONITOR_PORT = 46321;
 const LOOPBACK = "127.0.0.1";
 
-const config = loadStack("prod");
-const platform: PlatformSpec = buildPlatform(config, buildTopology(config));
-const service = (name: string): ServiceSpec => {
-  const s = platform.services.find((x) => x.name === name);
-  if (!s) throw new Error(`no service ${name}`);
-  return s;
-};
-const configContent = (key: string): string => {
-  const c = platform.configs.find((x) => x.key === key);
-  if (!c) throw new Error(`no config ${key}`);
-  return c.content;
-};
+const { config, service, configContent } = platformOf("prod");
 
 /** Where Swarm's hostname:port of a member lands on loopback. */
 const ADDRESS: Record<string, string> = {

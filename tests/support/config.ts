@@ -4,6 +4,9 @@ import { throwawayPrivateKey } from "../../core/ssh";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { ConfigError } from "../../stacks/errors";
+import { buildTopology, type Topology } from "../../core/topology";
+import { buildPlatform } from "../../specs/platform";
+import type { PlatformSpec, ServiceSpec } from "../../specs/model";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -40,4 +43,32 @@ export function problemsOf(fn: () => unknown): ConfigError {
     throw e;
   }
   assert.fail("expected a ConfigError");
+}
+
+/** A stack's config, topology and platform spec, with lookups that fail loudly. */
+export function platformOf(stack: "test" | "prod", overrides: Record<string, unknown> = {}): {
+  config: StackConfig;
+  topology: Topology;
+  platform: PlatformSpec;
+  service(name: string): ServiceSpec;
+  configContent(key: string): string;
+} {
+  const config = loadStack(stack, overrides);
+  const topology = buildTopology(config);
+  const platform = buildPlatform(config, topology);
+  return {
+    config,
+    topology,
+    platform,
+    service(name) {
+      const s = platform.services.find((x) => x.name === name);
+      if (!s) throw new Error(`no service ${name}`);
+      return s;
+    },
+    configContent(key) {
+      const c = platform.configs.find((x) => x.key === key);
+      if (!c) throw new Error(`no config ${key}`);
+      return c.content;
+    },
+  };
 }
