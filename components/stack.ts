@@ -78,8 +78,8 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
     rabbitmqAdminPassword: rabbitmqPassword,
     amqpUris: rabbitmqPassword.apply((pw) => amqpUris(rabbitmq.amqp, rabbitmq.adminUser, pw)),
     amqpAddresses: rabbitmqPassword.apply((pw) => amqpUris(rabbitmq.amqp, rabbitmq.adminUser, pw).join(",")),
-    grafanaAdminPassword: secretOf("grafana-admin-password"),
     apisixAdminKey: secretOf(APISIX_SECRET.adminKey),
     apisixDashboardPassword: secretOf(APISIX_SECRET.dashboardPassword),
+    grafanaAdminPassword: secretOf("grafana-admin-password"),
   };
 }

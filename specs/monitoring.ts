@@ -18,7 +18,7 @@ import { platformLabels } from "./context";
 import { configSpec, EMPTY_PLATFORM, GiB, MiB, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "./model";
 import { NET } from "./networks";
 import { specFile, type Member } from "./stateful";
-import { REDIS_PASSWORD_SECRET, REDIS_PORT, SENTINEL_PORT, redisMembers, sentinelMembers } from "./redis";
+import { REDIS_EXPORTER_PORT, REDIS_PORT, SENTINEL_PORT, redisMembers, sentinelMembers } from "./redis";
 import { rabbitmqMembers, RABBITMQ_PORTS } from "./rabbitmq";
 import { etcdMembers, ETCD_CLIENT_PORT } from "./etcd";
 import { vaultMembers, VAULT_API_PORT, VAULT_TLS_CERT_PATH } from "./vault";
@@ -31,7 +31,7 @@ export const PORTS = {
   grafana: 3000,
   nodeExporter: 9100,
   cadvisor: 8080,
-  redisExporter: 9121,
+  redisExporter: REDIS_EXPORTER_PORT,
 } as const;
 
 const PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml";
@@ -39,8 +39,6 @@ const PROMETHEUS_RULES = "/etc/prometheus/rules/platform.rules.yml";
 const ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml";
 const ALERT_WEBHOOK_SECRET = "alert-webhook-url";
 const GRAFANA_PASSWORD_SECRET = "grafana-admin-password";
-const REDIS_EXPORTER_PASSWORDS = "/dev/shm/redis-exporter/passwords.json";
-const RENDER_SCRIPT = "/platform/render-secrets.sh";
 /** prom/prometheus and prom/alertmanager run as nobody. */
 const NOBODY = "65534";
 
@@ -82,17 +80,17 @@ export function prometheusConfig(ctx: SpecContext): Record<string, unknown> {
   const dns = (service: string, port: number): Record<string, unknown>[] => [{ names: [`tasks.${service}`], type: "A", port, refresh_interval: "30s" }];
   const vault = vaultMembers(config, topology);
   const etcd = etcdMembers(ctx);
+  // Monitoring's own jobs first, then each family's in registry order: redis, rabbitmq, etcd, vault, apisix, edge.
   const jobs: Record<string, unknown>[] = [
     { job_name: "prometheus", static_configs: [{ targets: [hostPort("localhost", PORTS.prometheus)] }] },
     { job_name: "alertmanager", static_configs: [{ targets: [hostPort("alertmanager", PORTS.alertmanager)] }] },
     { job_name: "node-exporter", dns_sd_configs: dns("node-exporter", PORTS.nodeExporter) },
     { job_name: "cadvisor", dns_sd_configs: dns("cadvisor", PORTS.cadvisor) },
-    { job_name: "apisix", metrics_path: "/apisix/prometheus/metrics", dns_sd_configs: dns("apisix", APISIX_METRICS_PORT) },
-    { job_name: "edge", static_configs: [{ targets: [hostPort("edge", EDGE_STATUS_PORT)], labels: { node: topology.edge.name } }] },
     redisExporterJob("redis", redisMembers(ctx), REDIS_PORT),
     redisExporterJob("redis-sentinel", sentinelMembers(ctx), SENTINEL_PORT),
     // The rabbitmq_prometheus plugin on every member.
     { job_name: "rabbitmq", static_configs: memberTargets(rabbitmqMembers(ctx), RABBITMQ_PORTS.prometheus) },
+    ...(etcd.length > 0 ? [{ job_name: "etcd", static_configs: memberTargets(etcd, ETCD_CLIENT_PORT) }] : []),
     {
       job_name: "vault",
       metrics_path: "/v1/sys/metrics",
@@ -102,8 +100,9 @@ export function prometheusConfig(ctx: SpecContext): Record<string, unknown> {
       ...(config.front.vault.tls ? { tls_config: { ca_file: VAULT_TLS_CERT_PATH } } : {}),
       static_configs: memberTargets(vault, VAULT_API_PORT),
     },
+    { job_name: "apisix", metrics_path: "/apisix/prometheus/metrics", dns_sd_configs: dns("apisix", APISIX_METRICS_PORT) },
+    { job_name: "edge", static_configs: [{ targets: [hostPort("edge", EDGE_STATUS_PORT)], labels: { node: topology.edge.name } }] },
   ];
-  if (etcd.length > 0) jobs.push({ job_name: "etcd", static_configs: memberTargets(etcd, ETCD_CLIENT_PORT) });
   return {
     global: {
       scrape_interval: scrapeInterval,
@@ -369,13 +368,6 @@ export function monitoringSpecs(ctx: SpecContext): PlatformSpec {
   const datasources = configSpec(prefix, "grafana-datasources", yamlText(grafanaDatasources()));
   const providers = configSpec(prefix, "grafana-dashboards", yamlText(grafanaDashboardProviders()));
   const dashboard = configSpec(prefix, "grafana-platform-dashboard", specFile("front/grafana-platform-dashboard.json"));
-  // Same script as the APISIX services use, its own config so the two parts stay independent.
-  const render = configSpec(prefix, "monitoring-render-secrets-sh", specFile("front/render-secrets.sh"));
-  const exporterPasswords = configSpec(prefix, "redis-exporter-passwords", JSON.stringify(Object.fromEntries([
-    ...redisMembers(ctx).map((m) => [`redis://${m.name}:${REDIS_PORT}`, "__REDIS_PASSWORD__"]),
-    ...sentinelMembers(ctx).map((m) => [`redis://${m.name}:${SENTINEL_PORT}`, "__REDIS_PASSWORD__"]),
-  ]), null, 2) + "\n");
-
   const secrets: SecretSpec[] = [
     { key: GRAFANA_PASSWORD_SECRET, namePrefix: `${prefix}_${GRAFANA_PASSWORD_SECRET}`, source: { kind: "random", length: 24, special: false }, description: "Grafana admin password" },
     ...(mon.alertWebhookUrl !== ""
@@ -545,38 +537,13 @@ export function monitoringSpecs(ctx: SpecContext): PlatformSpec {
     rollback: rollbackOf({ ...STATELESS_UPDATE, order: "stop-first" }),
   };
 
-  const redisExporter: ServiceSpec = {
-    ...frontDefaults(ctx, "redis-exporter"),
-    name: "redis-exporter",
-    component: "redis-exporter",
-    image: frontImage(ctx, "redisExporter"),
-    // The exporter reads per-target passwords from a JSON file; it is rendered from the secret into memory at start.
-    entrypoint: [
-      "/bin/sh", RENDER_SCRIPT, "/platform/redis-exporter-passwords.json.tmpl", REDIS_EXPORTER_PASSWORDS, "-",
-      `__REDIS_PASSWORD__=/run/secrets/${REDIS_PASSWORD_SECRET}`,
-      "--", "/redis_exporter", `--redis.password-file=${REDIS_EXPORTER_PASSWORDS}`, "--redis.addr=", `--web.listen-address=:${PORTS.redisExporter}`,
-    ],
-    mode: { replicas: 1 },
-    networks: attach("redis-exporter", NET.backend),
-    secrets: [{ key: REDIS_PASSWORD_SECRET, target: `/run/secrets/${REDIS_PASSWORD_SECRET}`, mode: 0o400, uid: "59000", gid: "59000" }],
-    configs: [
-      { key: render.key, target: RENDER_SCRIPT, mode: 0o555 },
-      { key: exporterPasswords.key, target: "/platform/redis-exporter-passwords.json.tmpl", mode: 0o444 },
-    ],
-    placement: { constraints: ["node.labels.type == service"], spread: [] },
-    resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
-    healthcheck: { test: wget(PORTS.redisExporter, "/health"), interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s" },
-    stopGracePeriod: "10s",
-    ...stateless,
-  };
-
-  const services = [prometheus, alertmanager, grafana, nodeExporter, cadvisor, redisExporter];
+  const services = [prometheus, alertmanager, grafana, nodeExporter, cadvisor];
   // The replica alert covers every service of the platform, these included; configs are referenced by key, so the rules can come last.
   const rules = configSpec(prefix, "prometheus-rules", yamlText(alertRules(ctx, [...otherServices(ctx), ...services])));
   return {
     ...EMPTY_PLATFORM,
     services,
-    configs: [prom, rules, am, datasources, providers, dashboard, render, exporterPasswords],
+    configs: [prom, rules, am, datasources, providers, dashboard],
     secrets,
     volumes,
   };

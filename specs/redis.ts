@@ -21,10 +21,13 @@ import {
 } from "./model";
 import { NET } from "./networks";
 import { members, memberVolume, pinnedMember, specFile, type Member } from "./stateful";
+import { attach, frontDefaults, frontImage } from "./edge";
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 export const REDIS_ENDPOINT_MONITOR_PORT = 8404;
+/** The Redis exporter's metrics port; Prometheus scrapes every member and Sentinel through it. */
+export const REDIS_EXPORTER_PORT = 9121;
 /** Service name (and DNS name) of the stable endpoint that always leads to the master. */
 export const REDIS_ENDPOINT_SERVICE = "redis";
 /** Key of the secret both data members and Sentinels (and clients) use. */
@@ -36,6 +39,8 @@ const MEMBER_SCRIPT = `${REDIS_DIR}/redis-member.sh`;
 const SENTINEL_SCRIPT = `${REDIS_DIR}/redis-sentinel.sh`;
 const ENDPOINT_SCRIPT = "/usr/local/etc/haproxy/redis-endpoint.sh";
 const ENDPOINT_CONFIG = "/usr/local/etc/haproxy/haproxy.cfg";
+const EXPORTER_PASSWORDS = "/dev/shm/redis-exporter/passwords.json";
+const RENDER_SCRIPT = "/platform/render-secrets.sh";
 
 /** Names of the data members and Sentinels, so clients and exporters can list them. */
 export function redisMembers(ctx: SpecContext): Member[] {
@@ -333,11 +338,43 @@ export function redisSpecs(ctx: SpecContext): PlatformSpec {
     stateful: false,
   };
 
+  // Its own copy of the render script (the key keeps the name it was first deployed under).
+  const render = configSpec(ctx.prefix, "monitoring-render-secrets-sh", specFile("front/render-secrets.sh"));
+  const exporterPasswords = configSpec(ctx.prefix, "redis-exporter-passwords", JSON.stringify(Object.fromEntries([
+    ...data.map((m) => [`redis://${m.name}:${REDIS_PORT}`, "__REDIS_PASSWORD__"]),
+    ...sentinels.map((m) => [`redis://${m.name}:${SENTINEL_PORT}`, "__REDIS_PASSWORD__"]),
+  ]), null, 2) + "\n");
+  const redisExporter: ServiceSpec = {
+    ...frontDefaults(ctx, "redis-exporter"),
+    name: "redis-exporter",
+    component: "redis-exporter",
+    image: frontImage(ctx, "redisExporter"),
+    // The exporter reads per-target passwords from a JSON file; it is rendered from the secret into memory at start.
+    entrypoint: [
+      "/bin/sh", RENDER_SCRIPT, "/platform/redis-exporter-passwords.json.tmpl", EXPORTER_PASSWORDS, "-",
+      `__REDIS_PASSWORD__=${PASSWORD_PATH}`,
+      "--", "/redis_exporter", `--redis.password-file=${EXPORTER_PASSWORDS}`, "--redis.addr=", `--web.listen-address=:${REDIS_EXPORTER_PORT}`,
+    ],
+    mode: { replicas: 1 },
+    networks: attach("redis-exporter", NET.backend),
+    secrets: [{ key: REDIS_PASSWORD_SECRET, target: PASSWORD_PATH, mode: 0o400, uid: "59000", gid: "59000" }],
+    configs: [
+      { key: render.key, target: RENDER_SCRIPT, mode: 0o555 },
+      { key: exporterPasswords.key, target: "/platform/redis-exporter-passwords.json.tmpl", mode: 0o444 },
+    ],
+    placement: { constraints: ["node.labels.type == service"], spread: [] },
+    resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
+    healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${REDIS_EXPORTER_PORT}/health`], interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s" },
+    stopGracePeriod: "10s",
+    update: STATELESS_UPDATE,
+    rollback: rollbackOf(STATELESS_UPDATE),
+  };
+
   return {
     networks: [],
     volumes: data.map((m) => memberVolume(ctx, m, "redis")),
     secrets: [password],
-    configs,
-    services: [...dataServices, ...sentinelServices, endpoint],
+    configs: [...configs, render, exporterPasswords],
+    services: [...dataServices, ...sentinelServices, endpoint, redisExporter],
   };
 }

@@ -52,7 +52,7 @@ void describe("prometheus.yml per stack", () => {
     assert.deepEqual(cfg.rule_files, ["/etc/prometheus/rules/platform.rules.yml"]);
     assert.deepEqual(cfg.alerting, { alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }] });
     const jobs = Object.fromEntries(cfg.scrape_configs.map((j) => [j.job_name, j]));
-    assert.deepEqual(Object.keys(jobs), ["prometheus", "alertmanager", "node-exporter", "cadvisor", "apisix", "edge", "redis", "redis-sentinel", "rabbitmq", "vault", "etcd"]);
+    assert.deepEqual(Object.keys(jobs), ["prometheus", "alertmanager", "node-exporter", "cadvisor", "redis", "redis-sentinel", "rabbitmq", "etcd", "vault", "apisix", "edge"]);
     assert.deepEqual(jobs["node-exporter"].dns_sd_configs, [{ names: ["tasks.node-exporter"], type: "A", port: 9100, refresh_interval: "30s" }]);
     assert.deepEqual(jobs.cadvisor.dns_sd_configs?.[0].names, ["tasks.cadvisor"]);
     assert.deepEqual(jobs.apisix.dns_sd_configs?.[0], { names: ["tasks.apisix"], type: "A", port: 9091, refresh_interval: "30s" });

@@ -366,14 +366,14 @@ export function frontWarnings(config: CoreConfig & { readonly front: FrontSectio
   if (!f.vault.tls) {
     out.push(`Vault runs WITHOUT TLS (vaultTls=false): tokens and secrets cross the overlay network in plain HTTP. Acceptable for a throwaway ${config.profile} stack only; set vaultTls with vaultTlsCertificate/vaultTlsKey.`);
   }
+  if (f.apisix.rateLimitPolicy === "local" && f.apisix.replicas > 1) {
+    out.push(`apisixRateLimitPolicy=local with ${f.apisix.replicas} APISIX replicas: every instance counts on its own, so the effective limits are ${f.apisix.replicas} times the declared ones. Use redis.`);
+  }
   if (f.edge.domains.length === 0) {
     out.push("The edge serves plain HTTP on port 80 only (edgeDomains is empty): no certificates are requested. Set edgeDomains and edgeAcmeEmail.");
   }
   if (f.monitoring.alertWebhookUrl === "") {
     out.push("Alertmanager has no receiver (alertWebhookUrl is empty): alerts are only visible in its UI through the SSH tunnel.");
-  }
-  if (f.apisix.rateLimitPolicy === "local" && f.apisix.replicas > 1) {
-    out.push(`apisixRateLimitPolicy=local with ${f.apisix.replicas} APISIX replicas: every instance counts on its own, so the effective limits are ${f.apisix.replicas} times the declared ones. Use redis.`);
   }
   return out;
 }
