@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
 import { buildTopology } from "../core/topology";
 import { buildFirewalls } from "../core/firewall";
-import { publicKeyFromPrivate } from "../core/ssh";
+import { publicKeyFromPrivate } from "../lib/ssh";
 import { HetznerInfrastructure } from "./infrastructure";
 import { SwarmBootstrap } from "./bootstrap";
 import { SwarmPlatform } from "./platform";

@@ -1,6 +1,6 @@
 import type { CoreConfig } from "../stacks/config";
 import type { NodePool, SwarmRole } from "../stacks/pools";
-import { ipv4At, mustParseCidr } from "./net";
+import { ipv4At, mustParseCidr } from "../lib/net";
 
 /** Hetzner allows at most 10 servers in one spread placement group. */
 export const PLACEMENT_GROUP_LIMIT = 10;

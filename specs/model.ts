@@ -9,7 +9,10 @@
  * - every service has a pinned image, limits, reservations, a healthcheck, a stop
  *   grace period, a restart policy, update/rollback configs and placement.
  */
-import { createHash } from "node:crypto";
+import { contentHash } from "../lib/hash";
+
+export { contentHash } from "../lib/hash";
+export { GiB, MiB, sizeToBytes } from "../lib/size";
 
 /** Go-style duration as Docker takes it: "10s", "1m30s". */
 export type Duration = string;
@@ -197,24 +200,9 @@ export function mergePlatform(...parts: PlatformSpec[]): PlatformSpec {
   return merged;
 }
 
-/** First 10 hex digits of the SHA-256 of a value: enough to tell versions apart. */
-export function contentHash(content: string): string {
-  return createHash("sha256").update(content).digest("hex").slice(0, 10);
-}
-
 /** A config named by its content, so a change creates a new config and services roll to it. */
 export function configSpec(prefix: string, key: string, content: string): ConfigSpec {
   return { key, name: `${prefix}_${key}_${contentHash(content)}`, content };
-}
-
-export const MiB = 1024 * 1024;
-export const GiB = 1024 * MiB;
-
-/** Parses Docker/Redis style sizes: 256m, 2g. */
-export function sizeToBytes(size: string): number {
-  const m = /^(\d+)([kmg])$/.exec(size);
-  if (!m) throw new Error(`not a size: ${size}`);
-  return Number(m[1]) * { k: 1024, m: MiB, g: GiB }[m[2] as "k" | "m" | "g"];
 }
 
 /** Update policy of a stateful member: one at a time, old stops before the new starts (volumes are exclusive). */

@@ -1,6 +1,6 @@
 import type { NetworkSpec, PlatformSpec } from "./model";
 import type { CoreConfig } from "../stacks/config";
-import { cidrSize, formatIpv4, mustParseCidr } from "../core/net";
+import { cidrSize, formatIpv4, mustParseCidr } from "../lib/net";
 import { EMPTY_PLATFORM } from "./model";
 import { platformLabels, type SpecContext } from "./context";
 

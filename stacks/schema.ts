@@ -1,5 +1,5 @@
 import { ValueError } from "./errors";
-import { parseCidr } from "../core/net";
+import { parseCidr } from "../lib/net";
 
 export const PROFILES = ["test", "prod"] as const;
 export type Profile = (typeof PROFILES)[number];

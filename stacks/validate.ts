@@ -1,7 +1,7 @@
 import type { ConfigProblem } from "./errors";
 import type { CoreConfig } from "./config";
 import { HETZNER_LOCATIONS } from "./pools";
-import { cidrContains, cidrsOverlap, cidrSize, mustParseCidr, ANYWHERE_CIDRS } from "../core/net";
+import { cidrContains, cidrsOverlap, cidrSize, mustParseCidr, ANYWHERE_CIDRS } from "../lib/net";
 import { nodeName } from "../core/topology";
 
 /** Ports the Swarm uses between nodes; nothing else may take them. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { runProgram, type ProgramRun, SecretValue } from "../tools/mock-runtime";
 import { stackFileConfig } from "./support/config";
-import { publicKeyFromPrivate } from "../core/ssh";
+import { publicKeyFromPrivate } from "../lib/ssh";
 import { TEST_PRIVATE_KEY } from "./support/config";
 
 const FLOATING = "203.0.113.10";

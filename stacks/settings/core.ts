@@ -12,7 +12,7 @@ import {
   str,
   type SettingDef,
 } from "../schema";
-import { privateKeyProblem, throwawayPrivateKey } from "../../core/ssh";
+import { privateKeyProblem, throwawayPrivateKey } from "../../lib/ssh";
 
 const G_NODES = "Nodes and network";
 const G_ACCESS = "Access and firewall";

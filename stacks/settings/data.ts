@@ -9,7 +9,7 @@ import type { CoreConfig, Values } from "../config";
 import type { Area } from "./index";
 import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey, type Images } from "../../specs/images";
 import { memberCapacity } from "../../specs/stateful";
-import { sizeToBytes } from "../../specs/model";
+import { sizeToBytes } from "../../lib/size";
 
 const G_IMAGES = "Images";
 const G_REDIS = "Redis and Sentinel";

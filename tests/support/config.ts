@@ -1,6 +1,6 @@
 import { readStackFile, offlineSecrets } from "../../stacks/stack-file";
 import { loadStackConfig, PROJECT, type StackConfig } from "../../stacks/config";
-import { throwawayPrivateKey } from "../../core/ssh";
+import { throwawayPrivateKey } from "../../lib/ssh";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { ConfigError } from "../../stacks/errors";
