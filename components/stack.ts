@@ -3,9 +3,9 @@ import type { StackConfig } from "../stacks/config";
 import { buildTopology } from "../core/topology";
 import { buildFirewalls } from "../core/firewall";
 import { publicKeyFromPrivate } from "../lib/ssh";
-import { HetznerInfrastructure } from "./infrastructure";
-import { SwarmBootstrap } from "./bootstrap";
-import { SwarmPlatform } from "./platform";
+import { Cluster } from "./cluster";
+import { Swarm } from "./swarm";
+import { Services } from "./services";
 import { buildPlatform } from "../specs/platform";
 import { vaultRunbook } from "../specs/vault";
 import { connections, amqpUris, redisSentinelUri, redisUrl } from "../specs/connections";
@@ -26,14 +26,14 @@ export function defineStack(config: StackConfig, options: StackOptions = {}): Re
   const firewalls = buildFirewalls(config, topology);
   const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
   if (!deployPublicKey) throw new Error("sshPrivateKey passed validation but yields no public key");
-  const infra = new HetznerInfrastructure("cluster", {
+  const infra = new Cluster("cluster", {
     config,
     topology,
     firewalls,
     authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
   }, options.resourceOptions);
-  const swarm = new SwarmBootstrap("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
-  const platform = new SwarmPlatform("platform", { config, spec: buildPlatform(config, topology), provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
+  const swarm = new Swarm("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
+  const platform = new Services("platform", { config, spec: buildPlatform(config, topology), provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
 
   const conn = connections(config, topology);
   const publicIps = pulumi.all(Object.fromEntries(Object.entries(infra.servers).map(([name, srv]) => [name, srv.publicIp])));

@@ -29,7 +29,10 @@ export const TIMEOUTS = {
   down: 120,
 } as const;
 
-export interface BootstrapStep {
+/** Join tokens the token steps capture, by the role they join as. */
+export type TokenName = "managerToken" | "workerToken";
+
+interface StepBase {
   /** Unique id, used in resource names: wait-<node>, init, token-manager, join-<node>, config-<node>, member-<node>. */
   readonly id: string;
   /** The node whose SSH endpoint runs the step. */
@@ -39,7 +42,7 @@ export interface BootstrapStep {
   readonly script: ScriptName;
   readonly env: Readonly<Record<string, string>>;
   /** Variables whose values only exist at deploy time, filled by the component (never printed). */
-  readonly secretEnv: Readonly<Record<string, "managerToken" | "workerToken">>;
+  readonly secretEnv: Readonly<Record<string, TokenName>>;
   /** Run when the resource is deleted (pool shrink): script and variables. */
   readonly onDelete?: { readonly script: ScriptName; readonly env: Readonly<Record<string, string>> };
   /** Ids of steps that must finish first. */
@@ -50,12 +53,21 @@ export interface BootstrapStep {
   readonly capturesSecret: boolean;
 }
 
+/**
+ * What a step is for, said explicitly so that no consumer reads meaning out of an id:
+ * wait (cloud-init and Docker ready), init (swarm init on the leader), token (prints a
+ * join token), member (the leader's record of a node), join, config (labels, availability).
+ */
+export type BootstrapStep =
+  | (StepBase & { readonly kind: "wait" | "init" | "member" | "join" | "config" })
+  | (StepBase & { readonly kind: "token"; readonly token: TokenName });
+
 /** `k=v` lines exactly as node-config.sh reads NODE_LABELS, sorted so the text is stable. */
 export function labelsText(labels: Readonly<Record<string, string>>): string {
   return Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join("\n");
 }
 
-function tokenRole(n: NodeSpec): "managerToken" | "workerToken" {
+function tokenRole(n: Pick<NodeSpec, "role">): TokenName {
   return n.role === "manager" ? "managerToken" : "workerToken";
 }
 
@@ -66,6 +78,7 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
   for (const n of topology.nodes) {
     steps.push({
       ...base,
+      kind: "wait",
       id: `wait-${n.name}`,
       runOn: n.name,
       node: n.name,
@@ -77,6 +90,7 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
   }
   steps.push({
     ...base,
+    kind: "init",
     id: "init",
     runOn: leader.name,
     node: leader.name,
@@ -89,6 +103,8 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
     if (role === "worker" && topology.workers.length === 0) continue;
     steps.push({
       ...base,
+      kind: "token",
+      token: tokenRole({ role }),
       id: `token-${role}`,
       runOn: leader.name,
       node: leader.name,
@@ -104,6 +120,7 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
       // The leader keeps the membership: deleting it removes the node entry once the node has left.
       steps.push({
         ...base,
+        kind: "member",
         id: `member-${n.name}`,
         runOn: leader.name,
         node: n.name,
@@ -115,6 +132,7 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
       });
       steps.push({
         ...base,
+        kind: "join",
         id: `join-${n.name}`,
         runOn: n.name,
         node: n.name,
@@ -135,6 +153,7 @@ export function bootstrapSteps(cfg: CoreConfig, topology: Topology): BootstrapSt
     const labels = labelsText(n.labels);
     steps.push({
       ...base,
+      kind: "config",
       id: `config-${n.name}`,
       runOn: leader.name,
       node: n.name,

@@ -26,6 +26,7 @@
 import type { StackConfig } from "../stacks/config";
 import type { NodeSpec, Topology } from "./topology";
 import type { PlatformSpec, ServiceSpec } from "../specs/model";
+import { majority } from "./placement";
 
 /** The Swarm managers' Raft, analysed like a stateful family. */
 export const SWARM_MANAGERS = "swarm-managers";
@@ -113,10 +114,6 @@ export function pinnedNode(topology: Topology, service: Pick<ServiceSpec, "node"
     .filter((n): n is string => n !== undefined);
   const distinct = [...new Set(pins)];
   return distinct.length === 1 && topology.nodes.some((n) => n.name === distinct[0]) ? distinct[0] : undefined;
-}
-
-export function majority(members: number): number {
-  return Math.floor(members / 2) + 1;
 }
 
 interface Member {

@@ -88,8 +88,3 @@ export function buildTopology(cfg: CoreConfig): Topology {
     workloadNodes: nodes.filter((n) => n.availability === "active"),
   });
 }
-
-/** Swarm placement constraint that pins a task to one node. */
-export function pinTo(node: Pick<NodeSpec, "name">): string {
-  return `node.hostname == ${node.name}`;
-}

@@ -9,7 +9,7 @@
  * SKIP_CLOUD_INIT_WAIT=1 (wait-ready.sh would otherwise wait for this machine's own
  * cloud-init); the scripts' inputs are unchanged.
  */
-import { bootstrapSteps, scriptInput, type BootstrapStep } from "../core/bootstrap";
+import { bootstrapSteps, scriptInput, type BootstrapStep, type TokenName } from "../core/bootstrap";
 import type { CoreConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
 import type { LocalSwarm, RunResult } from "../tests/support/local-swarm";
@@ -32,7 +32,7 @@ export async function runBootstrap(
   log: (line: string) => void,
 ): Promise<BootstrapRun[]> {
   const steps = bootstrapSteps(config, topology);
-  const captured = new Map<string, string>();
+  const captured = new Map<TokenName, string>();
   const done = new Map<string, Promise<void>>();
   const runs: BootstrapRun[] = [];
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -50,7 +50,7 @@ export async function runBootstrap(
       );
       const env: Record<string, string> = { ...step.env };
       for (const [name, source] of Object.entries(step.secretEnv)) {
-        const value = captured.get(source === "managerToken" ? "token-manager" : "token-worker");
+        const value = captured.get(source);
         if (!value) throw new Error(`bootstrap step ${step.id} needs ${source}, which no step captured`);
         env[name] = value;
       }
@@ -60,7 +60,7 @@ export async function runBootstrap(
       });
       runs.push({ step, result });
       if (result.code !== 0) throw new Error(describe(step, result));
-      if (step.capturesSecret) captured.set(step.id, result.stdout.trim());
+      if (step.kind === "token") captured.set(step.token, result.stdout.trim());
       log(`bootstrap ${step.id} done (${(result.durationMs / 1000).toFixed(1)} s)`);
     })();
     done.set(step.id, promise);

@@ -18,7 +18,8 @@
  * - image<Family> points at the images built from Debian packages.
  */
 import { randomBytes } from "node:crypto";
-import { buildTopology, pinTo, type Topology } from "../core/topology";
+import { buildTopology, type Topology } from "../core/topology";
+import { pinTo } from "../core/placement";
 import { renderCompose, type ComposeOutput } from "../render/compose";
 import { loadStackConfig, type StackConfig } from "../stacks/config";
 import { offlineSecrets, readStackFile } from "../stacks/stack-file";

@@ -11,7 +11,8 @@
  * unless values are passed in) or external secrets created beforehand.
  */
 import { stringify } from "yaml";
-import { contentHash, type FileRef, type MountSpec, type PlatformSpec, type ServiceSpec, type UpdatePolicy } from "../specs/model";
+import { secretObjectName } from "../core/naming";
+import { type FileRef, type MountSpec, type PlatformSpec, type ServiceSpec, type UpdatePolicy } from "../specs/model";
 
 export interface ComposeOptions {
   /** file: secrets come from `secrets/<key>` next to the stack file; external: they already exist in the Swarm. */
@@ -41,10 +42,6 @@ function literal(value: string): string {
 }
 
 const literals = (values: readonly string[]): string[] => values.map(literal);
-
-export function secretName(namePrefix: string, value: string | undefined): string {
-  return value === undefined ? namePrefix : `${namePrefix}_${contentHash(value)}`;
-}
 
 function fileRef(ref: FileRef): Record<string, unknown> {
   return {
@@ -152,7 +149,7 @@ export function renderCompose(spec: PlatformSpec, options: ComposeOptions): Comp
 
   const secrets = Object.fromEntries(spec.secrets.map((s) => {
     const value = options.secretValues?.[s.key];
-    const name = secretName(s.namePrefix, value);
+    const name = secretObjectName(s, value);
     if (options.secrets === "external") return [s.key, { name, external: true }];
     const path = `secrets/${s.key}`;
     if (value === undefined) missingSecretFiles.push(path);

@@ -16,6 +16,7 @@ import { etcdEndpoints, etcdPrefix } from "./etcd";
 import { REDIS_PASSWORD_SECRET } from "./redis";
 import { adminManifest, apisixAdminObjects, needsRedisPassword } from "./apisix-routes";
 import { APISIX_PROXY_PORT, attach, edgeSubnet, frontDefaults, frontImage } from "./edge";
+import { SERVICE_NODE_CONSTRAINT } from "../core/placement";
 
 export const APISIX_ADMIN_PORT = 9180;
 export const APISIX_METRICS_PORT = 9091;
@@ -139,7 +140,7 @@ export function apisixSpecs(ctx: SpecContext): PlatformSpec {
   const withRedis = needsRedisPassword(objects);
 
   const onePerServiceNode = {
-    constraints: ["node.labels.type == service"],
+    constraints: [SERVICE_NODE_CONSTRAINT],
     spread: ["node.labels.location"],
     maxReplicasPerNode: 1,
   };
@@ -240,7 +241,7 @@ export function apisixSpecs(ctx: SpecContext): PlatformSpec {
       { key: applyScript.key, target: APPLY_SCRIPT, mode: 0o555 },
       { key: manifest.key, target: APPLY_MANIFEST, mode: 0o444 },
     ],
-    placement: { constraints: ["node.labels.type == service"], spread: [] },
+    placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] },
     resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
     healthcheck: {
       test: ["CMD", "test", "-f", APPLY_READY],

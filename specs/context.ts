@@ -1,5 +1,6 @@
 import type { StackConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
+import { swarmLabels } from "../core/naming";
 
 /** What every spec builder reads: the validated config and the node layout. */
 export interface SpecContext {
@@ -15,5 +16,5 @@ export function specContext(config: StackConfig, topology: Topology): SpecContex
 
 /** Labels on every Swarm object, so `docker service ls --filter label=...` finds the platform. */
 export function platformLabels(ctx: SpecContext, component: string): Record<string, string> {
-  return { "swarm-platform.stack": ctx.config.stack, "swarm-platform.component": component };
+  return swarmLabels(ctx.config.stack, component);
 }

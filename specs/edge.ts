@@ -5,7 +5,7 @@
  *
  * Also the small helpers every front service shares (image lookup, defaults).
  */
-import { pinTo } from "../core/topology";
+import { pinTo } from "../core/placement";
 import { platformLabels, type SpecContext } from "./context";
 import { DEFAULT_IMAGES, type ImageFamily } from "./images";
 import {

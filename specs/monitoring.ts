@@ -12,7 +12,7 @@
  */
 import { yamlDocument } from "../lib/yaml";
 import type { NodeSpec } from "../core/topology";
-import { pinTo } from "../core/topology";
+import { majority, pinTo, SERVICE_NODE_CONSTRAINT } from "../core/placement";
 import type { SpecContext } from "./context";
 import { platformLabels } from "./context";
 import { configSpec, EMPTY_PLATFORM, GiB, MiB, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "./model";
@@ -49,11 +49,6 @@ export function monitoringNode(ctx: SpecContext): NodeSpec {
   const node = ctx.topology.nodes.find((n) => n.name === ctx.config.front.monitoring.node);
   if (!node) throw new Error(`monitoring node ${ctx.config.front.monitoring.node} is not in the topology (the config validation should have caught this)`);
   return node;
-}
-
-/** Majority of n voters. */
-export function majority(n: number): number {
-  return Math.floor(n / 2) + 1;
 }
 
 const hostPort = (host: string, port: number): string => `${host}:${port}`;
@@ -466,7 +461,7 @@ export function monitoringSpecs(ctx: SpecContext): PlatformSpec {
       ? { type: "bind", source: mon.grafanaDataDir, target: "/var/lib/grafana", readOnly: false }
       : { type: "volume", source: "grafana-data", target: "/var/lib/grafana", readOnly: false }],
     // On the shared StorageBox path Grafana may run on any service node; on a local volume it stays with it.
-    placement: sharedGrafana ? { constraints: ["node.labels.type == service"], spread: [] } : onMonitoringNode,
+    placement: sharedGrafana ? { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] } : onMonitoringNode,
     ...(sharedGrafana ? {} : { node: node.name }),
     resources: { limits: { cpus: 1, memoryBytes: 512 * MiB }, reservations: { cpus: 0.05, memoryBytes: 128 * MiB } },
     healthcheck: { test: wget(PORTS.grafana, "/api/health"), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },

@@ -22,6 +22,7 @@ import {
 import { NET } from "./networks";
 import { members, memberVolume, pinnedMember, specFile, type Member } from "./stateful";
 import { attach, frontDefaults, frontImage } from "./edge";
+import { SERVICE_NODE_CONSTRAINT } from "../core/placement";
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
@@ -318,7 +319,7 @@ export function redisSpecs(ctx: SpecContext): PlatformSpec {
       { key: endpointScript.key, target: ENDPOINT_SCRIPT, mode: 0o555 },
     ],
     mounts: [],
-    placement: { constraints: ["node.labels.type == service"], spread: ["node.labels.location"], maxReplicasPerNode: 1 },
+    placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: ["node.labels.location"], maxReplicasPerNode: 1 },
     resources: {
       limits: { cpus: 0.5, memoryBytes: 128 * MiB },
       reservations: { cpus: 0.05, memoryBytes: 32 * MiB },
@@ -362,7 +363,7 @@ export function redisSpecs(ctx: SpecContext): PlatformSpec {
       { key: render.key, target: RENDER_SCRIPT, mode: 0o555 },
       { key: exporterPasswords.key, target: "/platform/redis-exporter-passwords.json.tmpl", mode: 0o444 },
     ],
-    placement: { constraints: ["node.labels.type == service"], spread: [] },
+    placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] },
     resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
     healthcheck: { test: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${REDIS_EXPORTER_PORT}/health`], interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s" },
     stopGracePeriod: "10s",

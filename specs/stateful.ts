@@ -7,21 +7,10 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { CoreConfig } from "../stacks/config";
-import { buildTopology, pinTo, type NodeSpec, type Topology } from "../core/topology";
+import type { NodeSpec, Topology } from "../core/topology";
+import { pinTo, serviceNodes } from "../core/placement";
 import { platformLabels, type SpecContext } from "./context";
 import { RESTART_ANY, rollbackOf, STATEFUL_UPDATE, type ServiceSpec, type VolumeSpec } from "./model";
-
-/** The nodes stateful members are pinned to, in member order (member 1 on the first). */
-export function memberNodes(topology: Topology): NodeSpec[] {
-  const eligible = topology.workloadNodes.filter((n) => n.labels.type === "service");
-  return [...eligible.filter((n) => n.role === "worker"), ...eligible.filter((n) => n.role !== "worker")];
-}
-
-/** How many one-per-node members a validated core config can hold. */
-export function memberCapacity(core: CoreConfig): number {
-  return memberNodes(buildTopology(core)).length;
-}
 
 export interface Member {
   /** Service name and stable hostname, e.g. redis-2. */
@@ -33,7 +22,7 @@ export interface Member {
 
 /** Members of a family: names `<family>-1..n`, member i on the i-th member node. */
 export function members(topology: Topology, family: string, count: number): Member[] {
-  const nodes = memberNodes(topology);
+  const nodes = serviceNodes(topology);
   if (count > nodes.length) {
     throw new Error(`${count} ${family} members need ${count} workload nodes labelled type=service, the topology has ${nodes.length} (the config validation should have caught this)`);
   }

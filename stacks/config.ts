@@ -46,7 +46,10 @@ export interface CoreConfig {
 }
 
 /** The validated, typed, frozen configuration of one stack. */
-export type StackConfig = CoreConfig & AreaSections;
+export type StackConfig = CoreConfig & AreaSections & {
+  /** Validated values of the secret settings by key: the one place the renderers read a secret setting from. */
+  readonly secretSettings: Readonly<Record<string, string>>;
+};
 
 export interface LoadOptions {
   /** Config namespace (project name). */
@@ -110,7 +113,8 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, unkn
     sections[area.name] = section;
   }
   if (problems.length > 0) throw new ConfigError(ns, problems);
-  return deepFreeze({ ...core, ...sections } as StackConfig);
+  const secretSettings = Object.fromEntries(ALL_SETTINGS.filter((d) => d.secret).map((d) => [d.key, values.get(d.key) as string]));
+  return deepFreeze({ ...core, ...sections, secretSettings } as StackConfig);
 }
 
 function buildCore(stack: string, profile: Profile, v: Values): CoreConfig {

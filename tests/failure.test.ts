@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { loadStack as load } from "./support/config";
-import { buildTopology, pinTo, type Topology } from "../core/topology";
-import { analyseFailures, eligibleNodes, failureWarnings, majority, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { buildTopology, type Topology } from "../core/topology";
+import { pinTo } from "../core/placement";
+import { analyseFailures, eligibleNodes, failureWarnings, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { majority } from "../core/placement";
 import { planStack } from "../tools/plan";
 import { renderTable } from "../tools/report";
 import { ROOT } from "./support/config";

@@ -8,7 +8,8 @@ import { int, list, oneOf, perProfile, pinnedImage, size, str, type SettingDef }
 import type { CoreConfig, Values } from "../config";
 import type { Area } from "./index";
 import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey, type Images } from "../../specs/images";
-import { memberCapacity } from "../../specs/stateful";
+import { majority, memberCapacity } from "../../core/placement";
+import { buildTopology } from "../../core/topology";
 import { sizeToBytes } from "../../lib/size";
 
 const G_IMAGES = "Images";
@@ -223,7 +224,7 @@ export const dataArea: Area<"data", DataSection> = {
       redis: {
         members: get("redisMembers"),
         sentinels,
-        quorum: Math.floor(sentinels / 2) + 1,
+        quorum: majority(sentinels),
         masterName: get("redisMasterName"),
         maxmemory: get("redisMaxmemory"),
         maxmemoryPolicy: get("redisMaxmemoryPolicy"),
@@ -245,7 +246,7 @@ export const dataArea: Area<"data", DataSection> = {
   },
   validate(s: DataSection, core: CoreConfig): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    const capacity = memberCapacity(core);
+    const capacity = memberCapacity(buildTopology(core));
     const perNode = (key: string, count: number): void => {
       if (count > capacity) {
         problems.push({ key, expected: `at most ${capacity} (one member per workload node labelled type=service; see nodePools)`, given: count });

@@ -5,7 +5,8 @@ import { ValueError, type ConfigProblem } from "../errors";
 import { bool, int, list, oneOf, perProfile, str, type SettingDef } from "../schema";
 import type { CoreConfig, Values } from "../config";
 import type { Area } from "./index";
-import { buildTopology, type NodeSpec, type Topology } from "../../core/topology";
+import { buildTopology, type Topology } from "../../core/topology";
+import { serviceNodes } from "../../core/placement";
 
 const G_VAULT = "Vault";
 const G_APISIX = "API gateway (APISIX)";
@@ -250,12 +251,6 @@ export const FRONT_SETTINGS: SettingDef[] = [
     default: perProfile({ test: LETSENCRYPT_STAGING, prod: LETSENCRYPT_PRODUCTION }),
   },
 ];
-
-/** Active nodes labelled type=service, workers first: where the front services run. */
-export function serviceNodes(topology: Pick<Topology, "workloadNodes">): NodeSpec[] {
-  const eligible = topology.workloadNodes.filter((n) => n.labels.type === "service");
-  return [...eligible.filter((n) => n.role === "worker"), ...eligible.filter((n) => n.role !== "worker")];
-}
 
 /** Default monitoring node: the last type=service worker (away from the edge, which is the first). */
 export function defaultMonitoringNode(topology: Pick<Topology, "workloadNodes">): string | undefined {

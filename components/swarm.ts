@@ -4,9 +4,9 @@ import * as docker from "@pulumi/docker";
 import type { StackConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
 import { bootstrapSteps, scriptInput, REMOTE_SHELL, type BootstrapStep } from "../core/bootstrap";
-import type { ServerHandle } from "./infrastructure";
+import type { ServerHandle } from "./cluster";
 
-export interface BootstrapArgs {
+export interface SwarmArgs {
   readonly config: StackConfig;
   readonly topology: Topology;
   readonly servers: Readonly<Record<string, ServerHandle>>;
@@ -25,14 +25,14 @@ export const DOCKER_SSH_OPTS = ["-o", "StrictHostKeyChecking=accept-new", "-o", 
  * step is a script from scripts/bootstrap, idempotent and re-run only when its
  * inputs change.
  */
-export class SwarmBootstrap extends pulumi.ComponentResource {
+export class Swarm extends pulumi.ComponentResource {
   public readonly dockerProvider: docker.Provider;
   /** Join tokens: secrets, never printed. */
   public readonly managerToken: pulumi.Output<string>;
   public readonly workerToken: pulumi.Output<string> | undefined;
   public readonly commands: Readonly<Record<string, command.remote.Command>>;
 
-  constructor(name: string, args: BootstrapArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: SwarmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("swarm:bootstrap:Swarm", name, {}, opts);
     const { config, topology, servers } = args;
     const privateKey = pulumi.secret(config.ssh.privateKey);
@@ -55,16 +55,13 @@ export class SwarmBootstrap extends pulumi.ComponentResource {
         servers[step.runOn].attachment,
       ];
       commands[step.id] = this.stepCommand(`${name}-${step.id}`, step, connectionTo, tokens, dependsOn, servers[step.node].server.id);
-      if (step.capturesSecret) {
-        const role = step.id === "token-manager" ? "managerToken" : "workerToken";
-        tokens[role] = pulumi.secret(commands[step.id].stdout.apply((s) => s.trim()));
-      }
+      if (step.kind === "token") tokens[step.token] = pulumi.secret(commands[step.id].stdout.apply((s) => s.trim()));
     }
     this.commands = commands;
     this.managerToken = tokens.managerToken!;
     this.workerToken = tokens.workerToken;
 
-    const nodeSteps = steps.filter((s) => s.id.startsWith("config-")).map((s) => commands[s.id]);
+    const nodeSteps = steps.filter((s) => s.kind === "config").map((s) => commands[s.id]);
     const leader = servers[topology.leader.name];
     this.dockerProvider = new docker.Provider(`${name}-docker`, {
       host: pulumi.interpolate`ssh://${config.ssh.user}@${leader.publicIp}:${config.ssh.port}`,

@@ -4,8 +4,9 @@ import type { StackConfig } from "../stacks/config";
 import type { Topology, NodeSpec } from "../core/topology";
 import type { FirewallSpec } from "../core/firewall";
 import { renderCloudInit } from "../core/cloudinit";
+import { resourceLabels } from "../core/naming";
 
-export interface InfrastructureArgs {
+export interface ClusterArgs {
   readonly config: StackConfig;
   readonly topology: Topology;
   readonly firewalls: readonly FirewallSpec[];
@@ -20,17 +21,12 @@ export interface ServerHandle {
   readonly publicIp: pulumi.Output<string>;
 }
 
-/** Labels on every Hetzner resource, so a project is easy to find and filter. */
-export function resourceLabels(config: StackConfig, extra: Record<string, string> = {}): Record<string, string> {
-  return { "managed-by": "pulumi", project: "swarm-platform", stack: config.stack, ...extra };
-}
-
 /**
  * The Hetzner layer: SSH key, private network and subnet, spread placement groups,
  * firewalls, servers with their fixed private IPs, and the floating IP on the edge.
  * Thin: every name, address, rule and document comes from the pure layers.
  */
-export class HetznerInfrastructure extends pulumi.ComponentResource {
+export class Cluster extends pulumi.ComponentResource {
   public readonly network: hcloud.Network;
   public readonly subnet: hcloud.NetworkSubnet;
   public readonly servers: Readonly<Record<string, ServerHandle>>;
@@ -38,11 +34,11 @@ export class HetznerInfrastructure extends pulumi.ComponentResource {
   public readonly floatingIpAddress: pulumi.Output<string | undefined>;
   public readonly firewallIds: Readonly<Record<string, pulumi.Output<string>>>;
 
-  constructor(name: string, args: InfrastructureArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("swarm:infra:Cluster", name, {}, opts);
     const { config, topology } = args;
     const protect = config.protect;
-    const labels = resourceLabels(config);
+    const labels = resourceLabels(config.stack);
 
     const sshKey = new hcloud.SshKey(`${name}-deploy-key`, {
       name: `${config.namePrefix}-deploy`,
@@ -67,12 +63,12 @@ export class HetznerInfrastructure extends pulumi.ComponentResource {
     const groups = new Map(topology.placementGroups.map((g) => [g.name, new hcloud.PlacementGroup(`${name}-${g.name}`, {
       name: g.name,
       type: "spread",
-      labels: { ...labels, pool: g.pool },
+      labels: resourceLabels(config.stack, { pool: g.pool }),
     }, { parent: this })]));
 
     const firewalls = new Map(args.firewalls.map((f) => [f.role, new hcloud.Firewall(`${name}-fw-${f.role}`, {
       name: f.name,
-      labels: { ...labels, role: f.role },
+      labels: resourceLabels(config.stack, { role: f.role }),
       rules: f.rules.map((r) => ({
         description: r.description,
         direction: r.direction,
@@ -115,7 +111,7 @@ export class HetznerInfrastructure extends pulumi.ComponentResource {
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
         deleteProtection: protect,
         rebuildProtection: protect,
-        labels: { ...labels, pool: node.pool, role: node.role },
+        labels: resourceLabels(config.stack, { pool: node.pool, role: node.role }),
       }, {
         parent: this,
         protect,

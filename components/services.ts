@@ -17,25 +17,23 @@
  * - convergeConfig: `pulumi up` waits for the tasks to run healthy and fails
  *   (Swarm rolling back per update_config) when an update does not converge.
  */
-import { createHmac } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
+import { configLabels, secretLabels, secretNameNeedsSalt, secretObjectName, serviceAliases, swarmServiceName } from "../core/naming";
 import type { StackConfig } from "../stacks/config";
 import {
-  contentHash,
   type ConfigSpec,
   type FileRef,
   type MountSpec,
   type NetworkSpec,
   type PlatformSpec,
   type SecretSpec,
-  type ServiceSpec,
   type UpdatePolicy,
   type VolumeSpec,
 } from "../specs/model";
 
-export interface SwarmPlatformArgs {
+export interface ServicesArgs {
   readonly config: StackConfig;
   readonly spec: PlatformSpec;
   /** Docker provider connected to a Swarm manager. */
@@ -53,16 +51,6 @@ const labelList = (labels: Readonly<Record<string, string>>): Labels =>
   Object.entries(labels).map(([label, value]) => ({ label, value }));
 
 const base64 = (text: string): string => Buffer.from(text, "utf8").toString("base64");
-
-/** Swarm service name: what `docker stack deploy` under the prefix would name it. */
-export function swarmServiceName(prefix: string, service: Pick<ServiceSpec, "name">): string {
-  return `${prefix}_${service.name}`;
-}
-
-/** Network aliases: the short service name (as stack deploy adds it) plus the spec's own. */
-export function serviceAliases(service: Pick<ServiceSpec, "name">, aliases: readonly string[]): string[] {
-  return [...new Set([service.name, ...aliases])];
-}
 
 export function networkArgs(n: NetworkSpec): docker.NetworkArgs {
   return {
@@ -115,7 +103,7 @@ function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): dock
   }
 }
 
-export class SwarmPlatform extends pulumi.ComponentResource {
+export class Services extends pulumi.ComponentResource {
   /** By spec key. */
   public readonly networkIds: Record<string, pulumi.Output<string>>;
   /** Docker names of the secrets by key (content-hashed). */
@@ -126,7 +114,7 @@ export class SwarmPlatform extends pulumi.ComponentResource {
   /** Swarm service names by spec name. */
   public readonly serviceNames: Record<string, pulumi.Output<string>>;
 
-  constructor(name: string, args: SwarmPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("swarm:platform:Services", name, {}, opts);
     const { spec, config, provider } = args;
     const child: pulumi.CustomResourceOptions = { parent: this, provider };
@@ -145,12 +133,12 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     const secretValues: Record<string, pulumi.Output<string>> = {};
     const secrets = new Map<string, docker.Secret>();
     for (const s of spec.secrets) {
-      const value = this.secretValue(name, s);
+      const value = this.secretValue(name, config, s);
       secretValues[s.key] = value;
       secrets.set(s.key, new docker.Secret(`${name}-secret-${s.key}`, {
         name: pulumi.unsecret(this.secretName(name, s, value)),
         data: pulumi.secret(value.apply(base64)),
-        labels: labelList({ "swarm-platform.stack": config.stack, "swarm-platform.secret": s.key }),
+        labels: labelList(secretLabels(config.stack, s.key)),
       }, child));
     }
 
@@ -246,18 +234,14 @@ export class SwarmPlatform extends pulumi.ComponentResource {
     });
   }
 
-  /**
-   * `<namePrefix>_<hash>`: a new value gives a new name, so services roll to it. A random
-   * value's own hash gives nothing away; a value from a setting may be weak, so it is hashed
-   * with a secret salt (an HMAC) and the name can still be shown in plain text.
-   */
+  /** The secret's content-derived name (core/naming.ts); the salt, where one is needed, is itself a secret. */
   private secretName(name: string, s: SecretSpec, value: pulumi.Output<string>): pulumi.Output<string> {
-    if (s.source.kind === "random") return value.apply((v) => `${s.namePrefix}_${contentHash(v)}`);
+    if (!secretNameNeedsSalt(s)) return value.apply((v) => secretObjectName(s, v));
     const salt = new random.RandomPassword(`${name}-${s.key}-name-salt`, { length: 32, special: false }, { parent: this });
-    return pulumi.all([salt.result, value]).apply(([k, v]) => `${s.namePrefix}_${createHmac("sha256", k).update(v).digest("hex").slice(0, 10)}`);
+    return pulumi.all([salt.result, value]).apply(([k, v]) => secretObjectName(s, v, k));
   }
 
-  private secretValue(name: string, s: SecretSpec): pulumi.Output<string> {
+  private secretValue(name: string, config: StackConfig, s: SecretSpec): pulumi.Output<string> {
     if (s.source.kind === "random") {
       const password = new random.RandomPassword(`${name}-${s.key}`, {
         length: s.source.length,
@@ -265,7 +249,10 @@ export class SwarmPlatform extends pulumi.ComponentResource {
       }, { parent: this });
       return pulumi.secret(password.result);
     }
-    return new pulumi.Config().requireSecret(s.source.setting);
+    // The validated value, the one source the whole program reads; never the raw Pulumi config again.
+    const value = config.secretSettings[s.source.setting];
+    if (value === undefined) throw new Error(`secret ${s.key} reads setting ${s.source.setting}, which is no secret setting of this stack`);
+    return pulumi.secret(value);
   }
 }
 
@@ -273,6 +260,6 @@ export function configArgs(config: StackConfig, c: ConfigSpec): docker.ServiceCo
   return {
     name: c.name,
     data: base64(c.content),
-    labels: labelList({ "swarm-platform.stack": config.stack, "swarm-platform.config": c.key }),
+    labels: labelList(configLabels(config.stack, c.key)),
   };
 }
