@@ -1,4 +1,4 @@
-import { readPulumiConfig } from "./stacks/pulumi-config";
+import { readPulumiConfig } from "./platform/pulumi-config";
 import { defineStack } from "./components/stack";
 
 // Validation first: a bad setting stops the program before any resource exists.

@@ -31,7 +31,7 @@ import {
   type SecretSpec,
   type UpdatePolicy,
   type VolumeSpec,
-} from "../specs/model";
+} from "../core/model";
 
 export interface ServicesArgs {
   readonly config: StackConfig;

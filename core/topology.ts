@@ -1,5 +1,7 @@
 import type { CoreConfig } from "../stacks/config";
-import type { NodePool, SwarmRole } from "../stacks/pools";
+import { nodeName, type NodePool, type SwarmRole } from "../stacks/pools";
+
+export { nodeName };
 import { ipv4At, mustParseCidr } from "../lib/net";
 
 /** Hetzner allows at most 10 servers in one spread placement group. */
@@ -37,10 +39,6 @@ export interface Topology {
   readonly placementGroups: readonly PlacementGroupSpec[];
   /** Nodes that take service tasks (availability active). */
   readonly workloadNodes: readonly NodeSpec[];
-}
-
-export function nodeName(prefix: string, pool: NodePool, number: number): string {
-  return `${prefix}-${pool.name}-${String(number).padStart(2, "0")}`;
 }
 
 /** Nodes of one pool, in number order. Pure function of the pool alone, so adding a pool or a node never renumbers another. */

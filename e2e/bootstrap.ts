@@ -12,7 +12,7 @@
 import { bootstrapSteps, scriptInput, type BootstrapStep, type TokenName } from "../core/bootstrap";
 import type { CoreConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
-import type { LocalSwarm, RunResult } from "../tests/support/local-swarm";
+import type { LocalSwarm, RunResult } from "./support/local-swarm";
 
 export interface BootstrapRun {
   readonly step: BootstrapStep;

@@ -3,12 +3,11 @@
  * brings the node back and waits until the platform has converged again. Each returns its
  * figures and the facts the test asserts.
  */
-import { ETCD_CLIENT_PORT } from "../specs/etcd";
-import type { ServiceSpec } from "../specs/model";
-import { redisMembers, REDIS_ENDPOINT_SERVICE } from "../specs/redis";
-import { rabbitmqMembers } from "../specs/rabbitmq";
-import { etcdMembers, etcdPrefix } from "../specs/etcd";
-import { specContext } from "../specs/context";
+import type { ServiceSpec } from "../core/model";
+import type { FamilyArea, SectionContext } from "../families/kit/family";
+import { redisArea, redisMembers, REDIS_ENDPOINT_SERVICE } from "../families/redis";
+import { rabbitmqArea, rabbitmqMembers } from "../families/rabbitmq";
+import { etcdArea, etcdMembers, etcdPrefix, ETCD_CLIENT_PORT } from "../families/etcd";
 import { clientResult, figure, now, runClient, sleep, type E2e } from "./harness";
 
 export interface Figure {
@@ -25,8 +24,9 @@ function nodeOf(e2e: E2e, service: string): string {
   return spec.node;
 }
 
-function ctx(e2e: E2e): ReturnType<typeof specContext> {
-  return specContext(e2e.stack.config, e2e.stack.topology);
+/** What a family's client functions (members, endpoints) read, for the stack the drills run. */
+function sectionContext<S>(e2e: E2e, area: FamilyArea<S>): SectionContext<S> {
+  return { topology: e2e.stack.topology, section: e2e.stack.config.section(area) };
 }
 
 type Json = Record<string, unknown>;
@@ -94,7 +94,7 @@ export interface RedisOutcome {
 }
 
 export async function redisDrill(e2e: E2e): Promise<RedisOutcome> {
-  const members = redisMembers(ctx(e2e)).map((m) => m.name);
+  const members = redisMembers(sectionContext(e2e, redisArea)).map((m) => m.name);
   const roles = async (): Promise<Record<string, { role: string | null; link?: string; master_host?: string }>> =>
     (await clientResult(e2e, "redis-roles", { members })) as Record<string, { role: string | null; link?: string; master_host?: string }>;
   const before = await roles();
@@ -158,8 +158,8 @@ function expand(ranges: unknown): Set<number> {
 }
 
 export async function rabbitmqDrill(e2e: E2e): Promise<RabbitOutcome> {
-  const members = rabbitmqMembers(ctx(e2e)).map((m) => m.name);
-  const user = e2e.stack.config.data.rabbitmq.adminUser;
+  const members = rabbitmqMembers(sectionContext(e2e, rabbitmqArea)).map((m) => m.name);
+  const user = e2e.stack.config.section(rabbitmqArea).adminUser;
   const queue = "e2e-drill";
   const declared = await clientResult(e2e, "rabbit-declare", { host: members[0], queue, user }, 90_000);
   const leader = String(declared.leader ?? "");
@@ -209,7 +209,7 @@ export interface EtcdOutcome {
 }
 
 export async function etcdDrill(e2e: E2e): Promise<EtcdOutcome> {
-  const c = ctx(e2e);
+  const c = sectionContext(e2e, etcdArea);
   const members = etcdMembers(c).map((m) => m.name);
   const endpoints = members.map((m) => `http://${m}:${ETCD_CLIENT_PORT}`);
   const status = await clientResult(e2e, "etcd-status", { endpoints });

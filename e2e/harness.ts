@@ -8,9 +8,8 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startLocalSwarm, type LocalSwarm, type LocalSwarmNode, type RunResult } from "../tests/support/local-swarm";
-import type { ImageFamily } from "../specs/images";
-import type { ServiceSpec } from "../specs/model";
+import { startLocalSwarm, type LocalSwarm, type LocalSwarmNode, type RunResult } from "./support/local-swarm";
+import type { ServiceSpec } from "../core/model";
 import type { NodeSpec } from "../core/topology";
 import { runBootstrap } from "./bootstrap";
 import { buildEnvironmentFingerprint, buildImages, imageKey, imageRef, importArgs, RECIPES, type BuiltImage } from "./images";
@@ -130,7 +129,7 @@ export async function startE2e(options: E2eOptions = {}): Promise<E2e> {
   // Image references are known before any build: the key is the recipe's content.
   const fingerprint = buildEnvironmentFingerprint();
   const refs = new Map(RECIPES.map((r) => [r.name, imageRef(r, imageKey(r, fingerprint))]));
-  const familyImages: Partial<Record<ImageFamily, string>> = {};
+  const familyImages: Record<string, string> = {};
   for (const [name, ref] of refs) if (name !== "client") familyImages[name] = ref;
   const clientImage = refs.get("client");
   if (!clientImage) throw new Error("no client image recipe");

@@ -15,127 +15,29 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ImageFamily } from "../specs/images";
+import type { ImageRecipe } from "../families/kit/e2e-recipe";
+import { FAMILIES } from "../platform/registry";
 
-/** The families whose images the drills build: every one Debian packages. */
-export type LocalFamily = Extract<
-  ImageFamily,
-  "redis" | "haproxy" | "rabbitmq" | "etcd" | "prometheus" | "alertmanager" | "nodeExporter" | "redisExporter"
->;
-
-/** Debian has no Vault, APISIX/OpenResty, Grafana, cAdvisor or Caddy: these stay covered by the unit tests. */
-export const UNBUILDABLE_FAMILIES: readonly ImageFamily[] = ["vault", "apisix", "apisixDashboard", "grafana", "cadvisor", "edge"];
-
-export interface ImageRecipe {
-  /** Image family, or "client" for the drills' own client. */
-  readonly name: LocalFamily | "client";
-  readonly packages: readonly string[];
-  /**
-   * In order: shell commands run in the finished root filesystem (chroot) as root, or files
-   * of e2e/images/ copied into it.
-   */
-  readonly customize: readonly (string | { readonly upload: string; readonly to: string })[];
-  /** `docker import --change` instructions. */
-  readonly changes: readonly string[];
-  /** Package files left out (dpkg path-exclude) beyond the documentation every image drops. */
-  readonly excludes?: readonly string[];
-  /** Why the image differs from a plain install, for the README. */
-  readonly notes: string;
-}
+export type { ImageRecipe } from "../families/kit/e2e-recipe";
 
 /** Files Docker images never need; leaving them out keeps every image small. */
 const DPKG_EXCLUDES = ["/usr/share/doc/*", "/usr/share/man/*", "/usr/share/info/*", "/usr/share/locale/*", "/usr/share/lintian/*"];
 
-/** Where the official prom/* images keep their data, owned by nobody as they run. */
-const NOBODY = "65534";
+/** The drills' own client. */
+export const CLIENT_RECIPE: ImageRecipe = {
+  name: "client",
+  packages: ["redis-tools", "etcd-client", "python3", "python3-pika", "python3-redis"],
+  customize: [],
+  changes: ['CMD ["sleep", "infinity"]'],
+  notes: "the drills' client: redis-cli, etcdctl, python3 with pika and redis",
+};
 
-export const RECIPES: readonly ImageRecipe[] = [
-  {
-    name: "redis",
-    packages: ["redis-server", "redis-sentinel", "redis-tools"],
-    customize: ["install -d -o redis -g redis -m 0750 /data"],
-    changes: ["WORKDIR /data", 'CMD ["redis-server"]'],
-    notes: "data members and Sentinels; /data owned by redis as in the official image",
-  },
-  {
-    name: "haproxy",
-    packages: ["haproxy", "bash"],
-    customize: ["install -d /usr/local/etc/haproxy"],
-    changes: ['CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'],
-    notes: "the stable redis endpoint; the official image's config folder /usr/local/etc/haproxy",
-  },
-  {
-    name: "rabbitmq",
-    packages: ["rabbitmq-server"],
-    customize: [
-      "install -d -o rabbitmq -g rabbitmq -m 0750 /var/lib/rabbitmq /var/log/rabbitmq",
-      "install -d /usr/local/lib/e2e-bin",
-      { upload: "rabbitmq-seed-first.sh", to: "/usr/local/lib/e2e-bin/rabbitmq-server" },
-      "chmod 0755 /usr/local/lib/e2e-bin/rabbitmq-server",
-    ],
-    // Debian's wrappers in /usr/sbin send the server's console output to a file and su to the
-    // rabbitmq user; the official image puts the plain scripts first on PATH, logging to stdout.
-    // Before them, the seed-first wrapper (see e2e/images/rabbitmq-seed-first.sh).
-    changes: [
-      "ENV PATH=/usr/local/lib/e2e-bin:/usr/lib/rabbitmq/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      "ENV HOME=/var/lib/rabbitmq",
-      'CMD ["rabbitmq-server"]',
-    ],
-    notes:
-      "the plain RabbitMQ scripts on PATH (Debian's wrappers log to a file), HOME /var/lib/rabbitmq, and a wrapper that " +
-      "gives RabbitMQ 3.10 the seed-node first formation of 3.13+ (the production image's 4.0)",
-  },
-  {
-    name: "etcd",
-    packages: ["etcd-server", "etcd-client"],
-    customize: ["install -d -m 0700 /var/lib/etcd"],
-    changes: ['CMD ["etcd"]'],
-    notes: "etcd and etcdctl on PATH, as in the official image",
-  },
-  {
-    name: "prometheus",
-    packages: ["prometheus", "wget"],
-    // 210 MB of time zone data for the web UI's clock; the server and its API never read it.
-    excludes: ["/usr/share/javascript/moment-timezone/*"],
-    customize: [`install -d -o ${NOBODY} -g ${NOBODY} /prometheus`, "install -d /usr/share/prometheus/console_libraries /usr/share/prometheus/consoles"],
-    changes: [`USER ${NOBODY}`, "WORKDIR /prometheus", 'ENTRYPOINT ["/usr/bin/prometheus"]'],
-    notes: "entrypoint /usr/bin/prometheus as user nobody, /prometheus owned by nobody (the official layout)",
-  },
-  {
-    name: "alertmanager",
-    packages: ["prometheus-alertmanager", "wget"],
-    customize: [`install -d -o ${NOBODY} -g ${NOBODY} /alertmanager`],
-    changes: [`USER ${NOBODY}`, "WORKDIR /alertmanager", 'ENTRYPOINT ["/usr/bin/prometheus-alertmanager"]'],
-    notes: "entrypoint /usr/bin/prometheus-alertmanager as user nobody, /alertmanager owned by nobody",
-  },
-  {
-    name: "nodeExporter",
-    packages: ["prometheus-node-exporter", "wget"],
-    customize: [],
-    changes: [`USER ${NOBODY}`, 'ENTRYPOINT ["/usr/bin/prometheus-node-exporter"]'],
-    notes: "entrypoint /usr/bin/prometheus-node-exporter as user nobody",
-  },
-  {
-    name: "redisExporter",
-    packages: ["prometheus-redis-exporter", "wget", "mawk"],
-    customize: ["ln -sf /usr/bin/prometheus-redis-exporter /redis_exporter"],
-    changes: ["USER 59000:59000", 'ENTRYPOINT ["/redis_exporter"]'],
-    notes: "/redis_exporter as in the official image, user 59000 (the owner the spec gives its secret file)",
-  },
-  {
-    name: "client",
-    packages: ["redis-tools", "etcd-client", "python3", "python3-pika", "python3-redis"],
-    customize: [],
-    changes: ['CMD ["sleep", "infinity"]'],
-    notes: "the drills' client: redis-cli, etcdctl, python3 with pika and redis",
-  },
-];
-
-export function recipe(name: ImageRecipe["name"]): ImageRecipe {
-  const found = RECIPES.find((r) => r.name === name);
-  if (!found) throw new Error(`no image recipe named ${name}`);
-  return found;
-}
+/**
+ * Every image the drills build: each family's recipes (for the images Debian packages;
+ * Vault, APISIX, Grafana, cAdvisor and Caddy it does not, and those stay covered by the
+ * unit tests), then the client.
+ */
+export const RECIPES: readonly ImageRecipe[] = [...FAMILIES.flatMap((f) => f.e2eImages ?? []), CLIENT_RECIPE];
 
 export const SUITE = "bookworm";
 
@@ -163,11 +65,14 @@ function listDir(dir: string): string[] {
 
 const hash12 = (content: string): string => createHash("sha256").update(content).digest("hex").slice(0, 12);
 
-export const FILES_DIR = path.join(__dirname, "images");
+function uploadPath(r: ImageRecipe, upload: string): string {
+  if (!r.filesDir) throw new Error(`image recipe ${r.name} uploads ${upload} but names no filesDir`);
+  return path.join(r.filesDir, upload);
+}
 
 /** Content key of a root filesystem: the same packages, hooks and files on the same package snapshot give the same key. */
 export function rootfsKey(r: ImageRecipe, fingerprint: string): string {
-  const files = r.customize.map((step) => (typeof step === "string" ? step : fs.readFileSync(path.join(FILES_DIR, step.upload), "utf8")));
+  const files = r.customize.map((step) => (typeof step === "string" ? step : fs.readFileSync(uploadPath(r, step.upload), "utf8")));
   return hash12(JSON.stringify({ suite: SUITE, packages: r.packages, customize: r.customize, files, excludes: [...DPKG_EXCLUDES, ...(r.excludes ?? [])], fingerprint }));
 }
 
@@ -187,7 +92,7 @@ export function mmdebstrapArgs(r: ImageRecipe, output: string): string[] {
   for (const exclude of [...DPKG_EXCLUDES, ...(r.excludes ?? [])]) args.push(`--dpkgopt=path-exclude=${exclude}`);
   for (const step of r.customize) {
     if (typeof step === "string") args.push(`--customize-hook=chroot "$1" sh -ec '${step.replace(/'/g, `'"'"'`)}'`);
-    else args.push(`--customize-hook=upload ${path.join(FILES_DIR, step.upload)} ${step.to}`);
+    else args.push(`--customize-hook=upload ${uploadPath(r, step.upload)} ${step.to}`);
   }
   // The image needs no apt lists or caches.
   args.push('--customize-hook=rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*');

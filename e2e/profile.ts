@@ -21,15 +21,18 @@ import { randomBytes } from "node:crypto";
 import { buildTopology, type Topology } from "../core/topology";
 import { pinTo } from "../core/placement";
 import { renderCompose, type ComposeOutput } from "../render/compose";
-import { loadStackConfig, type StackConfig } from "../stacks/config";
-import { offlineSecrets, readStackFile } from "../stacks/stack-file";
-import { DEFAULT_IMAGES, imageSettingKey, type ImageFamily } from "../specs/images";
-import { configSpec, MiB, RESTART_ANY, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec } from "../specs/model";
-import { NET } from "../specs/networks";
-import { buildPlatform } from "../specs/platform";
-import { REDIS_PASSWORD_SECRET } from "../specs/redis";
-import { RABBITMQ_ADMIN_SECRET } from "../specs/rabbitmq";
-import { LOCAL_SWARM_NETWORK } from "../tests/support/local-swarm";
+import type { StackConfig } from "../stacks/config";
+import { readStackFile } from "../stacks/stack-file";
+import { configSpec, RESTART_ANY, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec } from "../core/model";
+import { NET } from "../core/networks";
+import { swarmLabels } from "../core/naming";
+import { MiB } from "../lib/size";
+import { imageSettingKey } from "../families/kit/images";
+import { REDIS_PASSWORD_SECRET } from "../families/redis";
+import { RABBITMQ_ADMIN_SECRET } from "../families/rabbitmq";
+import { loadStackConfig, offlineSecrets } from "../platform/config";
+import { buildPlatform, type Platform } from "../platform/assemble";
+import { LOCAL_SWARM_NETWORK } from "./support/local-swarm";
 
 export const E2E_STACK = "e2e";
 export const CLIENT_SERVICE = "e2e-client";
@@ -40,7 +43,7 @@ export const CLIENT_POOL = "drill";
 export const CLIENT_SCRIPT = "/drills/drill.py";
 
 /** Raw settings of the end-to-end stack: Pulumi.prod.yaml plus the overrides described above. */
-export function e2eRawConfig(projectDir: string, images: Partial<Record<ImageFamily, string>>): Record<string, string> {
+export function e2eRawConfig(projectDir: string, images: Readonly<Record<string, string>>): Record<string, string> {
   const prod = readStackFile(projectDir, "prod").config;
   const ns = "swarm-platform";
   const overrides: Record<string, unknown> = {
@@ -58,7 +61,7 @@ export function e2eRawConfig(projectDir: string, images: Partial<Record<ImageFam
     overlayEncrypted: false,
     endpointMode: "dnsrr",
   };
-  for (const [family, ref] of Object.entries(images)) overrides[imageSettingKey(family as ImageFamily)] = ref;
+  for (const [key, ref] of Object.entries(images)) overrides[imageSettingKey(key)] = ref;
   // As the Pulumi CLI hands config to a program: strings, arrays as JSON.
   const raw: Record<string, string> = { ...prod };
   for (const [key, value] of Object.entries(overrides)) raw[`${ns}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
@@ -83,7 +86,8 @@ export const KNOWN_SPEC_DEFECTS: readonly SpecDefect[] = [];
 export interface E2eStack {
   readonly config: StackConfig;
   readonly topology: Topology;
-  /** The platform as the program renders it, before the end-to-end filter. */
+  /** The platform as the program renders it (its parts too), before the end-to-end filter. */
+  readonly platform: Platform;
   readonly full: PlatformSpec;
   /** What is deployed: services whose images were built, their objects, and the drills' client. */
   readonly deployed: PlatformSpec;
@@ -93,10 +97,11 @@ export interface E2eStack {
   readonly workarounds: readonly { readonly defect: SpecDefect; readonly services: readonly string[] }[];
 }
 
-export function e2eStack(projectDir: string, images: Partial<Record<ImageFamily, string>>, clientImage: string, clientScript: string): E2eStack {
+export function e2eStack(projectDir: string, images: Readonly<Record<string, string>>, clientImage: string, clientScript: string): E2eStack {
   const config = loadStackConfig(E2E_STACK, e2eRawConfig(projectDir, images));
   const topology = buildTopology(config);
-  const full = buildPlatform(config, topology);
+  const platform = buildPlatform(config, topology);
+  const full = platform.spec;
   const local = new Set(Object.values(images));
   const workarounds = KNOWN_SPEC_DEFECTS.map((defect) => ({ defect, services: full.services.filter((s) => local.has(s.image) && defect.applies(s)).map((s) => s.name) })).filter((w) => w.services.length > 0);
   const kept = full.services
@@ -117,7 +122,7 @@ export function e2eStack(projectDir: string, images: Partial<Record<ImageFamily,
     configs: [...full.configs.filter((c) => configs.has(c.key)), client.script],
     services,
   };
-  return { config, topology, full, deployed, leftOut, workarounds };
+  return { config, topology, platform, full, deployed, leftOut, workarounds };
 }
 
 /**
@@ -151,7 +156,7 @@ function clientService(config: StackConfig, topology: Topology, image: string, s
     restartPolicy: RESTART_ANY,
     update: STATELESS_UPDATE,
     rollback: rollbackOf(STATELESS_UPDATE),
-    labels: { "swarm-platform.stack": config.stack, "swarm-platform.component": CLIENT_SERVICE },
+    labels: swarmLabels(config.stack, CLIENT_SERVICE),
     stateful: false,
   };
   return { service, script: drill };
@@ -183,7 +188,7 @@ function probeService(config: StackConfig, topology: Topology, image: string): S
     restartPolicy: RESTART_ANY,
     update: STATELESS_UPDATE,
     rollback: rollbackOf(STATELESS_UPDATE),
-    labels: { "swarm-platform.stack": config.stack, "swarm-platform.component": PROBE_SERVICE },
+    labels: swarmLabels(config.stack, PROBE_SERVICE),
     stateful: false,
   };
 }
@@ -202,9 +207,4 @@ export function generateSecretValues(secrets: readonly SecretSpec[]): Record<str
 
 export function renderE2eCompose(stack: E2eStack, secretValues: Readonly<Record<string, string>>): ComposeOutput {
   return renderCompose(stack.deployed, { secrets: "file", secretValues, stackName: stack.config.namePrefix });
-}
-
-/** Families whose default image the e2e profile replaces, for the README and the filter's message. */
-export function defaultImage(family: ImageFamily): string {
-  return DEFAULT_IMAGES[family].image;
 }

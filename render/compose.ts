@@ -12,7 +12,7 @@
  */
 import { stringify } from "yaml";
 import { secretObjectName } from "../core/naming";
-import { type FileRef, type MountSpec, type PlatformSpec, type ServiceSpec, type UpdatePolicy } from "../specs/model";
+import { type FileRef, type MountSpec, type PlatformSpec, type ServiceSpec, type UpdatePolicy } from "../core/model";
 
 export interface ComposeOptions {
   /** file: secrets come from `secrets/<key>` next to the stack file; external: they already exist in the Swarm. */

@@ -1,14 +1,15 @@
+/**
+ * The config machinery: raw settings (as `pulumi.runtime.allConfig()` gives them, or
+ * a stack file read offline) parsed against the setting definitions, the core
+ * settings turned into CoreConfig, and the types every settings area and the
+ * validated StackConfig share. Which areas exist is not known here: the platform's
+ * registry hands them in (platform/config.ts).
+ */
 import { ConfigError, ValueError, type ConfigProblem } from "./errors";
 import { defaultFor, PROFILES, type Profile, type SettingDef } from "./schema";
 import type { NodePool } from "./pools";
-import { CORE_SETTINGS } from "./settings/core";
-import { validateCore } from "./validate";
-import { AREAS, type AreaSections } from "./settings";
 
 export const PROJECT = "swarm-platform";
-
-/** Every setting of the project, in documentation order. */
-export const ALL_SETTINGS: readonly SettingDef[] = [...CORE_SETTINGS, ...AREAS.flatMap((a) => a.settings)];
 
 /** Settings values after parsing, by key. */
 export type Values = ReadonlyMap<string, unknown>;
@@ -45,23 +46,43 @@ export interface CoreConfig {
   };
 }
 
+/**
+ * A settings area (one service family) adds its own settings and a typed section of
+ * StackConfig. `build` turns parsed values into the section; `validate` checks rules
+ * that span settings. Both get a context (the core config and, from the platform, the
+ * node topology), so an area never builds what it needs itself.
+ */
+export interface Area<Name extends string, Section, Context = CoreConfig> {
+  readonly name: Name;
+  readonly settings: readonly SettingDef[];
+  build(values: Values, context: Context): Section;
+  validate?(section: Section, context: Context): ConfigProblem[];
+}
+
 /** The validated, typed, frozen configuration of one stack. */
-export type StackConfig = CoreConfig & AreaSections & {
+export interface StackConfig extends CoreConfig {
   /** Validated values of the secret settings by key: the one place the renderers read a secret setting from. */
   readonly secretSettings: Readonly<Record<string, string>>;
-};
+  /** The section of one area (a service family's settings), typed by its area. */
+  section<S>(area: Area<string, S, never>): S;
+}
 
 export interface LoadOptions {
   /** Config namespace (project name). */
   readonly namespace?: string;
 }
 
+export interface ParsedSettings {
+  readonly namespace: string;
+  readonly profile: Profile;
+  readonly values: Values;
+}
+
 /**
- * Turns raw config (as `pulumi.runtime.allConfig()` gives it, or a stack file read
- * offline) into a StackConfig. Throws ConfigError listing every problem.
- * Keys may carry the namespace prefix (`swarm-platform:sshPort`) or not.
+ * Parses raw config against every setting definition. Keys may carry the namespace
+ * prefix (`swarm-platform:sshPort`) or not. Throws ConfigError listing every problem.
  */
-export function loadStackConfig(stack: string, raw: Readonly<Record<string, unknown>>, opts: LoadOptions = {}): StackConfig {
+export function parseSettings(stack: string, raw: Readonly<Record<string, unknown>>, settings: readonly SettingDef[], opts: LoadOptions = {}): ParsedSettings {
   const ns = opts.namespace ?? PROJECT;
   const problems: ConfigProblem[] = [];
   const own = new Map<string, unknown>();
@@ -71,10 +92,10 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, unkn
     else if (fullKey.slice(0, colon) === ns) own.set(fullKey.slice(colon + 1), value);
   }
 
-  const known = new Map(ALL_SETTINGS.map((s) => [s.key, s]));
+  const known = new Map(settings.map((s) => [s.key, s]));
   for (const key of own.keys()) {
     if (!known.has(key)) {
-      problems.push({ key, expected: `a known setting (see the settings table in README.md), not an unknown key`, given: own.get(key) });
+      problems.push({ key, expected: `a known setting (see docs/settings.md), not an unknown key`, given: own.get(key) });
     }
   }
 
@@ -85,7 +106,7 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, unkn
 
   const values = new Map<string, unknown>();
   if (profile) {
-    for (const def of ALL_SETTINGS) {
+    for (const def of settings) {
       const given = own.get(def.key);
       const value = given !== undefined ? given : defaultFor(def, profile);
       if (value === undefined) {
@@ -101,23 +122,10 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, unkn
     }
   }
   if (problems.length > 0 || !profile) throw new ConfigError(ns, problems);
-
-  const core = buildCore(stack, profile, values);
-  problems.push(...validateCore(core));
-  if (problems.length > 0) throw new ConfigError(ns, problems);
-
-  const sections = {} as Record<string, unknown>;
-  for (const area of AREAS) {
-    const section = area.build(values, core);
-    problems.push(...(area.validate?.(section as never, core) ?? []));
-    sections[area.name] = section;
-  }
-  if (problems.length > 0) throw new ConfigError(ns, problems);
-  const secretSettings = Object.fromEntries(ALL_SETTINGS.filter((d) => d.secret).map((d) => [d.key, values.get(d.key) as string]));
-  return deepFreeze({ ...core, ...sections, secretSettings } as StackConfig);
+  return { namespace: ns, profile, values };
 }
 
-function buildCore(stack: string, profile: Profile, v: Values): CoreConfig {
+export function buildCore(stack: string, profile: Profile, v: Values): CoreConfig {
   const get = <T>(key: string): T => v.get(key) as T;
   const nodePools = get<NodePool[]>("nodePools");
   const namePrefix = get<string>("namePrefix");
@@ -153,6 +161,19 @@ function buildCore(stack: string, profile: Profile, v: Values): CoreConfig {
       endpointMode: get("endpointMode"),
     },
   };
+}
+
+/** The frozen StackConfig: the core fields, the secret settings and a typed lookup of the sections. */
+export function stackConfig(core: CoreConfig, sections: Readonly<Record<string, unknown>>, secretSettings: Readonly<Record<string, string>>): StackConfig {
+  const frozen = deepFreeze({ ...sections });
+  return deepFreeze({
+    ...core,
+    secretSettings,
+    section<S>(area: Area<string, S, never>): S {
+      if (!(area.name in frozen)) throw new Error(`the stack has no settings section ${area.name}`);
+      return frozen[area.name] as S;
+    },
+  });
 }
 
 function deepFreeze<T>(value: T): T {

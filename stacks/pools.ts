@@ -16,6 +16,11 @@ export interface NodePool {
   readonly ipOffset: number;
 }
 
+/** Node names are host names derived from the pool alone, so adding a pool or a node never renames another. */
+export function nodeName(prefix: string, pool: Pick<NodePool, "name">, number: number): string {
+  return `${prefix}-${pool.name}-${String(number).padStart(2, "0")}`;
+}
+
 /** Hetzner Cloud locations and the network zone each belongs to. */
 export const HETZNER_LOCATIONS: Readonly<Record<string, string>> = {
   fsn1: "eu-central",

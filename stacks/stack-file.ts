@@ -1,7 +1,6 @@
 import { readFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { ALL_SETTINGS, PROJECT } from "./config";
 
 export interface StackFile {
   readonly path: string;
@@ -31,19 +30,4 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
     config[key] = toConfigString(value);
   }
   return { path, config, secureKeys };
-}
-
-/**
- * Stand-ins for the secret settings an offline plan cannot decrypt (a throwaway
- * deploy key, a dummy certificate, ...): each secret setting's own `standIn`.
- * Only the plan and the tests use them.
- */
-export function offlineSecrets(config: Readonly<Record<string, string>>): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const def of ALL_SETTINGS) {
-    const key = `${PROJECT}:${def.key}`;
-    if (!def.secret || key in config || !def.standIn) continue;
-    out[key] = def.standIn();
-  }
-  return out;
 }

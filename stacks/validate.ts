@@ -1,8 +1,7 @@
 import type { ConfigProblem } from "./errors";
 import type { CoreConfig } from "./config";
-import { HETZNER_LOCATIONS } from "./pools";
+import { HETZNER_LOCATIONS, nodeName } from "./pools";
 import { cidrContains, cidrsOverlap, cidrSize, mustParseCidr, ANYWHERE_CIDRS } from "../lib/net";
-import { nodeName } from "../core/topology";
 
 /** Ports the Swarm uses between nodes; nothing else may take them. */
 export const SWARM_PORTS = [2377, 7946, 4789] as const;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, test, type TestContext } from "node:test";
-import { startLocalSwarm, type LocalSwarm, type LocalSwarmNode, type RunResult } from "./support/local-swarm";
+import { startLocalSwarm, type LocalSwarm, type LocalSwarmNode, type RunResult } from "../e2e/support/local-swarm";
 
 const SCRIPTS = path.resolve(__dirname, "../scripts/bootstrap");
 const DEFAULT_ADDR_POOL = "10.214.0.0/16";

@@ -1,6 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { loadStackConfig, ALL_SETTINGS } from "../stacks/config";
+import { loadStackConfig, ALL_SETTINGS } from "../platform/config";
 import { loadStack, withOverrides, TEST_PRIVATE_KEY, problemsOf } from "./support/config";
 
 const mgr3 = "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1";

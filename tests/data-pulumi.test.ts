@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { runProgram, SecretValue, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
 import { stackFileConfig, withOverrides } from "./support/config";
-import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { contentHash, GiB, MiB, type PlatformSpec } from "../specs/model";
+import type { PlatformSpec } from "../core/model";
+import { contentHash } from "../lib/hash";
+import { GiB, MiB } from "../lib/size";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SERVICE = "docker:index/service:Service";
@@ -52,7 +52,7 @@ const passwordName = (stack: string, key: string): string => `${stack}_${key}_${
 before(async () => {
   for (const stack of ["test", "prod"] as const) {
     const run = await runProgram(stack, stackFileConfig(stack), { state });
-    runs[stack] = { run, spec: buildPlatform(run.config, buildTopology(run.config)) };
+    runs[stack] = { run, spec: run.platform.spec };
   }
 });
 

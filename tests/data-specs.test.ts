@@ -11,20 +11,24 @@ import { join } from "node:path";
 import { loadStack, problemsOf } from "./support/config";
 import { haveTools, run } from "./support/real-processes";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { redisSpecs } from "../specs/redis";
-import { rabbitmqSpecs } from "../specs/rabbitmq";
-import { etcdSpecs, etcdEndpoints } from "../specs/etcd";
-import { specContext } from "../specs/context";
-import { contentHash, GiB, MiB, type PlatformSpec, type ServiceSpec } from "../specs/model";
-import { DEFAULT_IMAGES, IMAGE_FAMILIES, imageSettingKey } from "../specs/images";
+import { buildPlatform } from "../platform/assemble";
+import { redisSpecs } from "../families/redis/specs";
+import { rabbitmqSpecs } from "../families/rabbitmq/specs";
+import { etcdSpecs, etcdEndpoints } from "../families/etcd/specs";
+import { familyContext } from "../platform/assemble";
+import { redisArea, redisFamily } from "../families/redis";
+import { rabbitmqArea, rabbitmqFamily } from "../families/rabbitmq";
+import { etcdArea, etcdFamily } from "../families/etcd";
+import type { PlatformSpec, ServiceSpec } from "../core/model";
+import { contentHash } from "../lib/hash";
+import { GiB, MiB } from "../lib/size";
 import { planStack } from "../tools/plan";
 import { renderTable } from "../tools/report";
 import { ROOT } from "./support/config";
 
 function platformOf(stack: "test" | "prod", overrides: Record<string, unknown> = {}): PlatformSpec {
   const config = loadStack(stack, overrides);
-  return buildPlatform(config, buildTopology(config));
+  return buildPlatform(config, buildTopology(config)).spec;
 }
 
 const DATA_COMPONENTS = ["redis", "sentinel", "redis-endpoint", "rabbitmq", "etcd"];
@@ -68,17 +72,16 @@ void describe("data settings", () => {
   void test("profile defaults: test is small, prod is the HA layout, images pinned per family", () => {
     const t = loadStack("test");
     const p = loadStack("prod");
-    assert.deepEqual(
-      [t.data.redis.members, t.data.redis.sentinels, t.data.redis.quorum, t.data.rabbitmq.nodes, t.data.etcd.members],
-      [1, 1, 1, 1, 1],
-    );
-    assert.deepEqual(
-      [p.data.redis.members, p.data.redis.sentinels, p.data.redis.quorum, p.data.rabbitmq.nodes, p.data.etcd.members],
-      [3, 3, 2, 3, 3],
-    );
-    assert.deepEqual([p.data.redis.downAfterMs, p.data.redis.failoverTimeoutMs], [5000, 10000]);
-    for (const f of IMAGE_FAMILIES) assert.equal(p.images[f], DEFAULT_IMAGES[f].image);
-    assert.equal(loadStack("prod", { [imageSettingKey("redisExporter")]: "oliver006/redis_exporter:v1.67.0" }).images.redisExporter, "oliver006/redis_exporter:v1.67.0");
+    const shape = (c: typeof t): number[] => [
+      c.section(redisArea).members, c.section(redisArea).sentinels, c.section(redisArea).quorum, c.section(rabbitmqArea).nodes, c.section(etcdArea).members,
+    ];
+    assert.deepEqual(shape(t), [1, 1, 1, 1, 1]);
+    assert.deepEqual(shape(p), [3, 3, 2, 3, 3]);
+    assert.deepEqual([p.section(redisArea).downAfterMs, p.section(redisArea).failoverTimeoutMs], [5000, 10000]);
+    assert.deepEqual(p.section(redisArea).images, { redis: "redis:7.4.2", haproxy: "haproxy:3.0.7", redisExporter: "oliver006/redis_exporter:v1.66.0-alpine" });
+    assert.deepEqual(p.section(rabbitmqArea).images, { rabbitmq: "rabbitmq:4.0.5-management" });
+    assert.deepEqual(p.section(etcdArea).images, { etcd: "quay.io/coreos/etcd:v3.5.17" });
+    assert.equal(loadStack("prod", { imageRedisExporter: "oliver006/redis_exporter:v1.67.0" }).section(redisArea).images.redisExporter, "oliver006/redis_exporter:v1.67.0");
   });
 });
 
@@ -112,7 +115,7 @@ void describe("data services: placement and shape", () => {
 
   void test("external etcd endpoints: no etcd members, APISIX gets the endpoints and the prefix", () => {
     const config = loadStack("prod", { etcdEndpoints: ["http://db-01:2379", "http://db-02:2379", "http://db-03:2379"], etcdPrefix: "/gateway" });
-    const ctx = specContext(config, buildTopology(config));
+    const ctx = familyContext(config, buildTopology(config), etcdFamily);
     assert.deepEqual(etcdSpecs(ctx), { networks: [], volumes: [], secrets: [], configs: [], services: [] });
     assert.deepEqual(etcdEndpoints(ctx), ["http://db-01:2379", "http://db-02:2379", "http://db-03:2379"]);
     // Even with more members than nodes configured: they are not deployed, so not checked.
@@ -251,9 +254,11 @@ void describe("generated files", () => {
 
   void test("the builders are pure: the same config gives the same spec", () => {
     const config = loadStack("prod");
-    const ctx = specContext(config, buildTopology(config));
-    assert.deepEqual(redisSpecs(ctx), redisSpecs(ctx));
-    assert.deepEqual(rabbitmqSpecs(ctx), rabbitmqSpecs(ctx));
+    const topology = buildTopology(config);
+    const redis = familyContext(config, topology, redisFamily);
+    const rabbitmq = familyContext(config, topology, rabbitmqFamily);
+    assert.deepEqual(redisSpecs(redis), redisSpecs(redis));
+    assert.deepEqual(rabbitmqSpecs(rabbitmq), rabbitmqSpecs(rabbitmq));
   });
 });
 

@@ -3,16 +3,17 @@ import { describe, test } from "node:test";
 import { loadStack as load } from "./support/config";
 import { buildTopology, type Topology } from "../core/topology";
 import { pinTo } from "../core/placement";
-import { analyseFailures, eligibleNodes, failureWarnings, satisfies, SWARM_MANAGERS, type DomainImpact } from "../core/failure";
+import { MiB } from "../lib/size";
+import { analyseFailures, type AnalysedPlatform, eligibleNodes, failureWarnings, satisfies, SWARM_MANAGERS, type DomainImpact } from "../analysis/failure";
 import { majority } from "../core/placement";
 import { planStack } from "../tools/plan";
 import { renderTable } from "../tools/report";
 import { ROOT } from "./support/config";
-import { buildPlatform } from "../specs/platform";
+import { buildPlatform } from "../platform/assemble";
 import {
-  EMPTY_PLATFORM, MiB, RESTART_ANY, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE,
-  type PlatformSpec, type ServiceSpec,
-} from "../specs/model";
+  EMPTY_PLATFORM, RESTART_ANY, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE,
+  type ServiceSpec,
+} from "../core/model";
 
 function service(name: string, component: string, over: Partial<ServiceSpec> = {}): ServiceSpec {
   const stateful = over.stateful ?? false;
@@ -51,8 +52,9 @@ function members(component: string, nodes: readonly string[]): ServiceSpec[] {
   }));
 }
 
-function platform(...services: ServiceSpec[]): PlatformSpec {
-  return { ...EMPTY_PLATFORM, services };
+/** A platform of these services, whose Redis data members do not vote (as the Redis part declares). */
+function platform(...services: ServiceSpec[]): AnalysedPlatform {
+  return { spec: { ...EMPTY_PLATFORM, services }, parts: [{ quorum: { redis: { voting: false } } }] };
 }
 
 function domain(report: readonly DomainImpact[], id: string): DomainImpact {

@@ -7,22 +7,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { specContext } from "../specs/context";
-import { apisixAdminObjects, adminManifest, LIMITS, REDIS_PASSWORD_PLACEHOLDER } from "../specs/apisix-routes";
-import { APPLY_IMAGE, PLACEHOLDER } from "../specs/apisix";
-import type { PlatformSpec } from "../specs/model";
+import { buildPlatform } from "../platform/assemble";
+import { familyContext } from "../platform/assemble";
+import { apisixAdminObjects, adminManifest, LIMITS, REDIS_PASSWORD_PLACEHOLDER } from "../families/apisix/routes";
+import { APPLY_IMAGE, PLACEHOLDER } from "../families/apisix/specs";
+import { apisixFamily } from "../families/apisix";
+import type { PlatformSpec } from "../core/model";
 import { loadStack } from "./support/config";
 import { requireTool } from "./support/tools";
 
-const FILES = join(__dirname, "..", "specs", "files", "front");
+const RENDER_SECRETS = join(__dirname, "..", "families", "kit", "files", "render-secrets.sh");
+const APISIX_APPLY = join(__dirname, "..", "families", "apisix", "files", "apisix-apply.sh");
 /** This file's loopback ports. */
 const PORT_ADMIN = 39411;
 
 function build(stack: "test" | "prod", overrides: Record<string, unknown> = {}) {
   const config = loadStack(stack, overrides);
   const topology = buildTopology(config);
-  return { config, ctx: specContext(config, topology), platform: buildPlatform(config, topology) };
+  return { config, ctx: familyContext(config, topology, apisixFamily), platform: buildPlatform(config, topology).spec };
 }
 
 const content = (p: PlatformSpec, key: string): string => {
@@ -217,7 +219,7 @@ void describe("entrypoint scripts (real sh, awk, curl)", () => {
 
   void test("shellcheck passes on every front script", (t) => {
     if (!requireTool(t, "shellcheck")) return;
-    const r = spawnSync("shellcheck", ["-s", "sh", join(FILES, "render-secrets.sh"), join(FILES, "apisix-apply.sh")], { encoding: "utf8" });
+    const r = spawnSync("shellcheck", ["-s", "sh", RENDER_SECRETS, APISIX_APPLY], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stdout + r.stderr);
   });
 
@@ -228,7 +230,7 @@ void describe("entrypoint scripts (real sh, awk, curl)", () => {
     writeFileSync(join(dir, "data-key"), "0123456789abcdef");
     const out = join(dir, "shm", "config.yaml");
     const link = join(dir, "config.yaml");
-    const r = spawnSync("sh", [join(FILES, "render-secrets.sh"), join(dir, "config.yaml.tmpl"), out, link,
+    const r = spawnSync("sh", [RENDER_SECRETS, join(dir, "config.yaml.tmpl"), out, link,
       `${PLACEHOLDER.adminKey}=${join(dir, "admin-key")}`, `${PLACEHOLDER.dataKey}=${join(dir, "data-key")}`, "--", "cat", link], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     const rendered = parse(r.stdout) as { deployment: { admin: { admin_key: { key: string }[] } }; apisix: { data_encryption: { keyring: string[] } } };
@@ -241,7 +243,7 @@ void describe("entrypoint scripts (real sh, awk, curl)", () => {
 
   void test("render-secrets.sh refuses an empty or missing secret file and does not start the command", () => {
     writeFileSync(join(dir, "empty"), "");
-    const r = spawnSync("sh", [join(FILES, "render-secrets.sh"), join(dir, "config.yaml.tmpl"), join(dir, "shm2", "x"), "-",
+    const r = spawnSync("sh", [RENDER_SECRETS, join(dir, "config.yaml.tmpl"), join(dir, "shm2", "x"), "-",
       `__X__=${join(dir, "empty")}`, "--", "touch", join(dir, "started")], { encoding: "utf8" });
     assert.equal(r.status, 1);
     assert.match(r.stderr, /cannot read a value from/);
@@ -272,7 +274,7 @@ void describe("entrypoint scripts (real sh, awk, curl)", () => {
     });
     await new Promise<void>((ok) => server!.listen(PORT_ADMIN, "127.0.0.1", () => ok()));
     const ready = join(dir, "applied");
-    const child = spawn("sh", [join(FILES, "apisix-apply.sh")], {
+    const child = spawn("sh", [APISIX_APPLY], {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
         ADMIN_URL: `http://127.0.0.1:${PORT_ADMIN}`,

@@ -1,8 +1,32 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync } from "node:crypto";
-import { frontWarnings, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING, offlineVaultTls } from "../stacks/settings/front";
-import { loadStack, problemsOf } from "./support/config";
+import type { StackConfig } from "../stacks/config";
+import { offlineVaultTls, vaultArea } from "../families/vault/settings";
+import { apisixArea } from "../families/apisix";
+import { monitoringArea } from "../families/monitoring";
+import { edgeArea, LETSENCRYPT_PRODUCTION, LETSENCRYPT_STAGING } from "../families/edge/settings";
+import { partWarnings } from "../platform/outputs";
+import { loadStack, platformOf, problemsOf } from "./support/config";
+
+/** The front families' sections without their images (the image settings are checked elsewhere). */
+function frontOf(config: StackConfig) {
+  const withoutImages = <T extends { images: unknown }>(section: T): Omit<T, "images"> => {
+    const { images: _images, ...rest } = section;
+    return rest;
+  };
+  return {
+    vault: withoutImages(config.section(vaultArea)),
+    apisix: withoutImages(config.section(apisixArea)),
+    monitoring: withoutImages(config.section(monitoringArea)),
+    edge: withoutImages(config.section(edgeArea)),
+  };
+}
+
+/** The plan warnings of the front families, in registry order. */
+function frontWarnings(stack: "test" | "prod", overrides: Record<string, unknown> = {}): string[] {
+  return partWarnings(platformOf(stack, overrides).assembled);
+}
 
 /** A certificate that names vault-1 only (test fixture, never deployed). */
 const ONLY_VAULT_1 = {
@@ -28,7 +52,7 @@ nJp0A65f2gE9OmQ7ObaXWarm4dByz6MHS8Ys8EFdKekQmsPzNGw9WXRy
 
 void describe("front settings: profile defaults", () => {
   void test("test: one Vault member over HTTP, one APISIX with local counters, staging ACME, volumes", () => {
-    const f = loadStack("test").front;
+    const f = frontOf(loadStack("test"));
     assert.deepEqual({ ...f.vault, tlsCertificate: undefined, tlsKey: undefined }, { members: 1, ui: true, tls: false, tlsCertificate: undefined, tlsKey: undefined });
     assert.deepEqual(f.apisix, { replicas: 1, rateLimitPolicy: "local", apiUpstream: "api:8080" });
     assert.deepEqual(f.monitoring, { node: "test-app-02", prometheusRetention: "7d", prometheusRetentionSize: "5GB", grafanaDataDir: "", alertWebhookUrl: "" });
@@ -36,7 +60,7 @@ void describe("front settings: profile defaults", () => {
   });
 
   void test("prod: three TLS Vault members, three APISIX with Redis counters, StorageBox Grafana, production ACME", () => {
-    const f = loadStack("prod").front;
+    const f = frontOf(loadStack("prod"));
     assert.equal(f.vault.members, 3);
     assert.equal(f.vault.tls, true);
     assert.equal(f.vault.tlsCertificate, offlineVaultTls().certificate);
@@ -84,7 +108,7 @@ void describe("front settings: every bad value is a ConfigError naming its key",
   });
 
   void test("a certificate naming every member with its own key is accepted", () => {
-    const f = loadStack("test", { vaultTls: "true" }).front;
+    const f = frontOf(loadStack("test", { vaultTls: "true" }));
     assert.equal(f.vault.tls, true);
     assert.equal(f.vault.tlsKey, offlineVaultTls().key);
   });
@@ -92,7 +116,7 @@ void describe("front settings: every bad value is a ConfigError naming its key",
 
 void describe("front warnings for the plan", () => {
   void test("test stack: HTTP Vault, HTTP-only edge, no receiver", () => {
-    const w = frontWarnings(loadStack("test"));
+    const w = frontWarnings("test");
     assert.equal(w.length, 3);
     assert.match(w[0], /^Vault runs WITHOUT TLS \(vaultTls=false\)/);
     assert.match(w[1], /plain HTTP on port 80 only/);
@@ -100,11 +124,11 @@ void describe("front warnings for the plan", () => {
   });
 
   void test("prod stack with domains and a webhook has none", () => {
-    assert.deepEqual(frontWarnings(loadStack("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" })), []);
+    assert.deepEqual(frontWarnings("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" }), []);
   });
 
   void test("local counters with several replicas multiply the limits", () => {
-    const w = frontWarnings(loadStack("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" }));
+    const w = frontWarnings("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" });
     assert.deepEqual(w, ["apisixRateLimitPolicy=local with 3 APISIX replicas: every instance counts on its own, so the effective limits are 3 times the declared ones. Use redis."]);
   });
 });

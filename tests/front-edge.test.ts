@@ -1,15 +1,17 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { caddyfile, edgeSubnet } from "../specs/edge";
-import { specContext } from "../specs/context";
+import { buildPlatform } from "../platform/assemble";
+import { caddyfile } from "../families/edge/specs";
+import { familyContext } from "../platform/assemble";
+import { edgeFamily } from "../families/edge";
+import { edgeNetworkSubnet } from "../core/networks";
 import { loadStack } from "./support/config";
 
 function build(stack: "test" | "prod", overrides: Record<string, unknown> = {}) {
   const config = loadStack(stack, overrides);
   const topology = buildTopology(config);
-  return { config, ctx: specContext(config, topology), platform: buildPlatform(config, topology) };
+  return { config, ctx: familyContext(config, topology, edgeFamily), platform: buildPlatform(config, topology).spec };
 }
 
 const GATEWAY = [
@@ -63,8 +65,8 @@ void describe("the edge's Caddyfile", () => {
   });
 
   void test("the edge subnet APISIX trusts is the last /24 of the Swarm address pool", () => {
-    assert.equal(edgeSubnet(build("prod").ctx), "10.128.255.0/24");
-    assert.equal(edgeSubnet(build("prod", { swarmAddrPool: "10.200.0.0/20" }).ctx), "10.200.15.0/24");
+    assert.equal(edgeNetworkSubnet(build("prod").config), "10.128.255.0/24");
+    assert.equal(edgeNetworkSubnet(build("prod", { swarmAddrPool: "10.200.0.0/20" }).config), "10.200.15.0/24");
   });
 });
 

@@ -13,7 +13,7 @@ import { requireTool } from "./support/tools";
 import { runProgram, SecretValue, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
 import { planStack } from "../tools/plan";
 import { buildTopology } from "../core/topology";
-import { vaultRunbook } from "../specs/vault";
+import { vaultRunbook } from "../families/vault/specs";
 import { ROOT, stackFileConfig } from "./support/config";
 
 const SERVICE = "docker:index/service:Service";

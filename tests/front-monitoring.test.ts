@@ -6,16 +6,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { desiredReplicas } from "../specs/monitoring";
-import type { PlatformSpec } from "../specs/model";
+import { buildPlatform } from "../platform/assemble";
+import { desiredReplicas } from "../families/monitoring/specs";
+import { vaultArea } from "../families/vault";
+import type { PlatformSpec } from "../core/model";
 import { loadStack } from "./support/config";
 import { requireTool } from "./support/tools";
 
 function build(stack: "test" | "prod", overrides: Record<string, unknown> = {}) {
   const config = loadStack(stack, overrides);
   const topology = buildTopology(config);
-  return { config, topology, platform: buildPlatform(config, topology) };
+  return { config, topology, platform: buildPlatform(config, topology).spec };
 }
 
 const content = (p: PlatformSpec, key: string): string => {
@@ -34,7 +35,7 @@ function writePrometheusFiles(stack: "test" | "prod"): { config: string; rules: 
   const rules = join(d, "platform.rules.yml");
   const ca = join(d, "vault-ca.pem");
   writeFileSync(rules, content(platform, "prometheus-rules"));
-  writeFileSync(ca, config.front.vault.tlsCertificate);
+  writeFileSync(ca, config.section(vaultArea).tlsCertificate);
   const cfg = join(d, "prometheus.yml");
   writeFileSync(cfg, content(platform, "prometheus-config")
     .replace("/etc/prometheus/rules/platform.rules.yml", rules)
@@ -233,7 +234,7 @@ void describe("Alertmanager and Grafana files", () => {
       providers: [{ name: "platform", folder: "Platform", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/etc/grafana/dashboards" } }],
     });
     const dashboard = JSON.parse(content(platform, "grafana-platform-dashboard")) as { uid: string; panels: { datasource: { uid: string }; targets: { expr: string }[] }[] };
-    assert.equal(content(platform, "grafana-platform-dashboard"), readFileSync(join(__dirname, "..", "specs", "files", "front", "grafana-platform-dashboard.json"), "utf8"));
+    assert.equal(content(platform, "grafana-platform-dashboard"), readFileSync(join(__dirname, "..", "families", "monitoring", "files", "grafana-platform-dashboard.json"), "utf8"));
     assert.equal(dashboard.uid, "swarm-platform");
     assert.ok(dashboard.panels.length >= 10);
     for (const p of dashboard.panels) assert.equal(p.datasource.uid, "prometheus");

@@ -1,15 +1,16 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { vaultRunbook, VAULT_CONFIG_PATH } from "../specs/vault";
-import { STATEFUL_UPDATE } from "../specs/model";
+import { buildPlatform } from "../platform/assemble";
+import { vaultRunbook, VAULT_CONFIG_PATH } from "../families/vault/specs";
+import { STATEFUL_UPDATE } from "../core/model";
 import { loadStack } from "./support/config";
+import { vaultArea } from "../families/vault";
 
 function platformOf(stack: "test" | "prod", overrides: Record<string, unknown> = {}) {
   const config = loadStack(stack, overrides);
   const topology = buildTopology(config);
-  return { config, topology, platform: buildPlatform(config, topology) };
+  return { config, topology, platform: buildPlatform(config, topology).spec };
 }
 
 /** The server configuration a member reads, parsed from the Swarm config it mounts. */
@@ -121,7 +122,7 @@ void describe("Vault services", () => {
 
   void test("no environment variable and no config of any Vault member carries key material", () => {
     const { platform, config } = platformOf("prod");
-    const key = config.front.vault.tlsKey.split("\n")[1];
+    const key = config.section(vaultArea).tlsKey.split("\n")[1];
     for (const s of platform.services.filter((x) => x.component === "vault")) {
       assert.ok(!JSON.stringify(s).includes(key));
     }

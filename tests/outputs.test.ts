@@ -2,7 +2,8 @@ import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
 import { runProgram, SecretValue, UNKNOWN, type ProgramRun } from "../tools/mock-runtime";
 import { withOverrides, stackFileConfig } from "./support/config";
-import { sshConfigSnippet, postgresUrls, mongoUri } from "../core/connections";
+import { sshConfigSnippet } from "../core/ssh-config";
+import { postgresUrls, mongoUri } from "../families/external-databases";
 import { loadStack } from "./support/config";
 import { buildTopology } from "../core/topology";
 

@@ -11,9 +11,10 @@ import { join } from "node:path";
 import { loadStack } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
-import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, etcdMemberEnv } from "../specs/etcd";
-import type { ServiceSpec } from "../specs/model";
+import { buildPlatform } from "../platform/assemble";
+import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, etcdMemberEnv } from "../families/etcd/specs";
+import { etcdArea } from "../families/etcd";
+import type { ServiceSpec } from "../core/model";
 
 // This test's own port range.
 const MEMBERS = [1, 2, 3];
@@ -22,7 +23,7 @@ const PEER = (i: number): number => 46510 + i;
 const LOOPBACK = "127.0.0.1";
 
 const config = loadStack("prod");
-const platform = buildPlatform(config, buildTopology(config));
+const platform = buildPlatform(config, buildTopology(config)).spec;
 const service = (name: string): ServiceSpec => {
   const s = platform.services.find((x) => x.name === name);
   if (!s) throw new Error(`no service ${name}`);
@@ -86,7 +87,7 @@ void describe("etcd on loopback, from the generated member environment", () => {
     const members = JSON.parse(await etcdctl("member", "list", "--write-out=json")) as { members: { name: string; peerURLs: string[] }[] };
     assert.deepEqual(members.members.map((m) => m.name).sort(), ["etcd-1", "etcd-2", "etcd-3"]);
 
-    const prefix = config.data.etcd.prefix;
+    const prefix = config.section(etcdArea).prefix;
     await etcdctl("put", `${prefix}/routes/1`, '{"uri":"/v1/*"}');
     assert.equal((await etcdctl("get", `${prefix}/routes/1`, "--print-value-only")).trim(), '{"uri":"/v1/*"}');
 

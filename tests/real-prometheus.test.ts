@@ -11,8 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
+import { buildPlatform } from "../platform/assemble";
 import { loadStack } from "./support/config";
+import { vaultArea } from "../families/vault";
 import { requireTool } from "./support/tools";
 
 /** This file's loopback ports. */
@@ -49,13 +50,13 @@ for (const stack of ["test", "prod"] as const) {
   void test(`${stack}: Prometheus loads the generated configuration and every rule group`, async (t) => {
     if (!requireTool(t, "prometheus")) return;
     const config = loadStack(stack);
-    const platform = buildPlatform(config, buildTopology(config));
+    const platform = buildPlatform(config, buildTopology(config)).spec;
     const text = (key: string): string => platform.configs.find((c) => c.key === key)?.content ?? assert.fail(`no config ${key}`);
     const d = mkdtempSync(join(dir, `${stack}-`));
     const rules = join(d, "platform.rules.yml");
     const ca = join(d, "vault-ca.pem");
     writeFileSync(rules, text("prometheus-rules"));
-    writeFileSync(ca, config.front.vault.tlsCertificate);
+    writeFileSync(ca, config.section(vaultArea).tlsCertificate);
     const cfg = join(d, "prometheus.yml");
     writeFileSync(cfg, text("prometheus-config").replace("/etc/prometheus/rules/platform.rules.yml", rules).replace("/run/secrets/vault-tls-certificate", ca));
 

@@ -17,9 +17,9 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { platformOf } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../specs/rabbitmq";
-import { specContext } from "../specs/context";
-import { sizeToBytes } from "../specs/model";
+import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../families/rabbitmq/specs";
+import { rabbitmqArea } from "../families/rabbitmq";
+import { sizeToBytes } from "../lib/size";
 
 // This test's own port range.
 const NODES = [1, 2, 3];
@@ -38,7 +38,7 @@ after(() => procs.cleanup());
 
 const cookie = randomBytes(32).toString("hex");
 const adminPassword = randomBytes(16).toString("hex");
-const adminUser = config.data.rabbitmq.adminUser;
+const adminUser = config.section(rabbitmqArea).adminUser;
 const files = {
   cookie: join(procs.dir, "rabbitmq-erlang-cookie"),
   adminPassword: join(procs.dir, "rabbitmq-admin-password"),
@@ -107,8 +107,8 @@ void describe("RabbitMQ cluster on loopback, from the generated files", () => {
     writeFileSync(files.plugins, configContent("rabbitmq-plugins"));
     writeFileSync(files.script, configContent("rabbitmq-node-sh"));
 
-    const ctx = specContext(config, topology);
-    const memoryHighWatermarkBytes = Math.floor(sizeToBytes(config.data.rabbitmq.memoryLimit) * 0.6);
+    const ctx = { topology, section: config.section(rabbitmqArea) };
+    const memoryHighWatermarkBytes = Math.floor(sizeToBytes(ctx.section.memoryLimit) * 0.6);
     for (const i of NODES) {
       mkdirSync(join(nodeDir(i), "log"), { recursive: true });
       const conf = rabbitmqConf({

@@ -13,8 +13,9 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { platformOf } from "./support/config";
+import { redisArea } from "../families/redis";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { haproxyCfg, REDIS_PORT, SENTINEL_PORT } from "../specs/redis";
+import { haproxyCfg, REDIS_PORT, SENTINEL_PORT } from "../families/redis/specs";
 
 // This test's own port range.
 const MEMBER_PORTS = [46301, 46302, 46303];
@@ -106,7 +107,7 @@ const startSentinel = (i: number): void => {
 
 /** The master as every Sentinel reports it, when they all agree. */
 async function agreedMaster(): Promise<number | undefined> {
-  const answers = await Promise.all(SENTINEL_PORTS.map((p) => cli(p, "SENTINEL", "get-master-addr-by-name", config.data.redis.masterName)));
+  const answers = await Promise.all(SENTINEL_PORTS.map((p) => cli(p, "SENTINEL", "get-master-addr-by-name", config.section(redisArea).masterName)));
   const ports = answers.map((a) => Number(a.trim().split(/\r?\n/)[1]));
   return ports.every((p) => p === ports[0]) ? ports[0] : undefined;
 }
@@ -170,12 +171,12 @@ void describe("Redis with Sentinel on loopback, from the generated files", () =>
     }
     // AOF on and maxmemory from config, as generated.
     assert.deepEqual((await cli(MEMBER_PORTS[1], "CONFIG", "GET", "appendonly")).trim().split(/\r?\n/), ["appendonly", "yes"]);
-    assert.deepEqual((await cli(MEMBER_PORTS[1], "CONFIG", "GET", "maxmemory-policy")).trim().split(/\r?\n/), ["maxmemory-policy", config.data.redis.maxmemoryPolicy]);
+    assert.deepEqual((await cli(MEMBER_PORTS[1], "CONFIG", "GET", "maxmemory-policy")).trim().split(/\r?\n/), ["maxmemory-policy", config.section(redisArea).maxmemoryPolicy]);
 
     await waitFor("the three Sentinels to agree on redis-1 and to know each other", async () => {
       if ((await agreedMaster()) !== MEMBER_PORTS[0]) return undefined;
       for (const p of SENTINEL_PORTS) {
-        const master = await cli(p, "SENTINEL", "master", config.data.redis.masterName);
+        const master = await cli(p, "SENTINEL", "master", config.section(redisArea).masterName);
         const lines = master.trim().split(/\r?\n/);
         const get = (k: string): string | undefined => lines[lines.indexOf(k) + 1];
         if (get("num-other-sentinels") !== "2" || get("num-slaves") !== "2" || get("quorum") !== "2") return undefined;

@@ -14,10 +14,8 @@ import { parse } from "yaml";
 import { runProgram, type ProgramRun } from "../tools/mock-runtime";
 import { stackFileConfig } from "./support/config";
 import { haveTools, run } from "./support/real-processes";
-import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
 import { renderCompose, type ComposeOutput } from "../render/compose";
-import type { PlatformSpec } from "../specs/model";
+import type { PlatformSpec } from "../core/model";
 
 const SERVICE = "docker:index/service:Service";
 
@@ -82,7 +80,7 @@ const rendered: Partial<Record<"test" | "prod", { run: ProgramRun; spec: Platfor
 before(async () => {
   for (const stack of ["test", "prod"] as const) {
     const r = await runProgram(stack, stackFileConfig(stack), { state });
-    const spec = buildPlatform(r.config, buildTopology(r.config));
+    const spec = r.platform.spec;
     // The same values the mocked @pulumi/random hands out, so secret names compare too.
     const secretValues = Object.fromEntries(spec.secrets.filter((s) => s.source.kind === "random").map((s) => [s.key, `mock-password-platform-${s.key}`]));
     const compose = renderCompose(spec, { secrets: "file", secretValues, stackName: r.config.namePrefix });

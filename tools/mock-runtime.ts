@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, PROJECT, type StackConfig } from "../stacks/config";
-import { defineStack } from "../components/stack";
+import { PROJECT, type StackConfig } from "../stacks/config";
+import { loadStackConfig } from "../platform/config";
+import type { Platform } from "../platform/assemble";
+import { declareStack } from "../components/stack";
 
 // Internal to @pulumi/pulumi, stable for years: resolves once every pending registration is done.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -26,6 +28,8 @@ export interface RecordedResource {
 
 export interface ProgramRun {
   readonly config: StackConfig;
+  /** The platform the program declared. */
+  readonly platform: Platform;
   readonly resources: readonly RecordedResource[];
   /** Outputs with unknown values as UNKNOWN and secrets kept as SecretValue. */
   readonly outputs: Record<string, unknown>;
@@ -105,7 +109,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
     })());
     return undefined;
   };
-  const outputs = defineStack(config, { resourceOptions: { transformations: [record] } });
+  const { outputs, platform } = declareStack(config, { resourceOptions: { transformations: [record] } });
   const settled = await settle(outputs);
   await waitForRPCs();
   await Promise.all(pendingOpts);
@@ -113,6 +117,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
   const resources: RecordedResource[] = [...records.values()].map((r) => ({ ...r, options: options.get(`${r.type}::${r.name}`) ?? { dependsOn: [] } }));
   return {
     config,
+    platform,
     resources,
     outputs: settled as Record<string, unknown>,
     byType: (type) => resources.filter((r) => r.type === type),

@@ -7,12 +7,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../stacks/errors";
-import { readStackFile, offlineSecrets } from "../stacks/stack-file";
+import { readStackFile } from "../stacks/stack-file";
 import { runProgram, type ProgramRun } from "./mock-runtime";
 import { buildPlanReport, renderTable, type PlanReport } from "./report";
-import { loadStackConfig } from "../stacks/config";
+import { loadStackConfig, offlineSecrets } from "../platform/config";
 import { buildTopology } from "../core/topology";
-import { buildPlatform } from "../specs/platform";
+import { buildPlatform } from "../platform/assemble";
 import { renderCompose, type ComposeOutput } from "../render/compose";
 
 export const FORMATS = ["table", "json", "compose"] as const;
@@ -81,7 +81,7 @@ export async function planStack(projectDir: string, stack: string): Promise<{ ru
 export function composeStack(projectDir: string, stack: string, secrets: "file" | "external"): ComposeOutput {
   const file = readStackFile(projectDir, stack);
   const config = loadStackConfig(stack, { ...file.config, ...offlineSecrets(file.config) });
-  return renderCompose(buildPlatform(config, buildTopology(config)), { secrets, stackName: config.namePrefix });
+  return renderCompose(buildPlatform(config, buildTopology(config)).spec, { secrets, stackName: config.namePrefix });
 }
 
 function writeCompose(outDir: string, out: ComposeOutput): void {

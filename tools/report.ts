@@ -1,10 +1,9 @@
 import { buildTopology } from "../core/topology";
-import { frontWarnings } from "../stacks/settings/front";
 import { buildFirewalls } from "../core/firewall";
-import { analyseFailures, failureWarnings, type DomainImpact } from "../core/failure";
-import { buildPlatform } from "../specs/platform";
+import type { PlatformSpec } from "../core/model";
+import { partWarnings } from "../platform/outputs";
+import { analyseFailures, failureWarnings, type DomainImpact } from "../analysis/failure";
 import type { ProgramRun } from "./mock-runtime";
-import type { PlatformSpec } from "../specs/model";
 
 /** Version of the JSON plan layout; bumped when a field changes meaning or disappears. */
 export const PLAN_SCHEMA_VERSION = 1;
@@ -68,7 +67,7 @@ export interface PlanReport {
   resources: Record<string, number>;
   /** Stack outputs; values known only after deploy read "(known after deploy)". */
   outputs: Record<string, unknown>;
-  /** Per node and per location: what its failure takes down (core/failure.ts). */
+  /** Per node and per location: what its failure takes down (analysis/failure.ts). */
   failureAnalysis: DomainImpact[];
   warnings: string[];
 }
@@ -79,7 +78,7 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
   const firewalls = buildFirewalls(cfg, topology);
   const resources: Record<string, number> = {};
   for (const r of run.resources) resources[r.type] = (resources[r.type] ?? 0) + 1;
-  const failureAnalysis = analyseFailures(cfg, topology, buildPlatform(cfg, topology));
+  const failureAnalysis = analyseFailures(cfg, topology, run.platform);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     stack: cfg.stack,
@@ -109,11 +108,11 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
         }))),
     })),
     placementGroups: topology.placementGroups.map((g) => ({ name: g.name, pool: g.pool, nodes: [...g.nodes] })),
-    ...platformReport(buildPlatform(cfg, topology)),
+    ...platformReport(run.platform.spec),
     resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
     failureAnalysis,
-    warnings: [...failureWarnings(cfg.profile, failureAnalysis), ...frontWarnings(cfg)],
+    warnings: [...failureWarnings(cfg.profile, failureAnalysis), ...partWarnings(run.platform)],
   };
 }
 
@@ -168,7 +167,7 @@ export function renderTable(report: PlanReport): string {
     ["NODE", "PROTO", "PORT", "SOURCES", "WHY"],
     report.firewall.flatMap((f) => f.rules.map((r) => [f.node, r.protocol, r.port ?? "-", r.sources.join(","), r.description])),
   ));
-  out.push("\nFailure analysis (worst case for stateless replicas; see core/failure.ts)\n");
+  out.push("\nFailure analysis (worst case for stateless replicas; see analysis/failure.ts)\n");
   out.push(table(
     ["DOMAIN", "QUORUM LOST", "FLOATING IP", "LOST"],
     report.failureAnalysis.flatMap((d) => (d.lost.length > 0 ? d.lost : ["nothing"]).map((item, i) => (i === 0

@@ -1,17 +1,19 @@
-import { readStackFile, offlineSecrets } from "../../stacks/stack-file";
-import { loadStackConfig, PROJECT, type StackConfig } from "../../stacks/config";
-import { throwawayPrivateKey } from "../../lib/ssh";
+import { readStackFile } from "../../stacks/stack-file";
+import { PROJECT, type StackConfig } from "../../stacks/config";
+import { loadStackConfig, offlineSecrets } from "../../platform/config";
+import { buildPlatform, familyContext, type Platform } from "../../platform/assemble";
+import type { FamilyArea, FamilyContext } from "../../families/kit/family";
+import { fixedDeployKey } from "../../tools/plan-fingerprint";
 import { join } from "node:path";
 import assert from "node:assert/strict";
 import { ConfigError } from "../../stacks/errors";
 import { buildTopology, type Topology } from "../../core/topology";
-import { buildPlatform } from "../../specs/platform";
-import type { PlatformSpec, ServiceSpec } from "../../specs/model";
+import type { PlatformSpec, ServiceSpec } from "../../core/model";
 
 export const ROOT = join(__dirname, "..", "..");
 
-/** A deterministic deploy key for tests (generated once per process). */
-export const TEST_PRIVATE_KEY = throwawayPrivateKey();
+/** The deploy key of tests and offline plans: the same on every run. */
+export const TEST_PRIVATE_KEY = fixedDeployKey();
 
 /** The raw config of a committed stack file, with test stand-ins for secrets. */
 export function stackFileConfig(stack: "test" | "prod"): Record<string, string> {
@@ -50,16 +52,23 @@ export function platformOf(stack: "test" | "prod", overrides: Record<string, unk
   config: StackConfig;
   topology: Topology;
   platform: PlatformSpec;
+  /** The spec and the parts it was assembled from. */
+  assembled: Platform;
+  /** What a family's builder reads, for testing one family's functions. */
+  contextOf<S>(family: { readonly area: FamilyArea<S> }): FamilyContext<S>;
   service(name: string): ServiceSpec;
   configContent(key: string): string;
 } {
   const config = loadStack(stack, overrides);
   const topology = buildTopology(config);
-  const platform = buildPlatform(config, topology);
+  const assembled = buildPlatform(config, topology);
+  const platform = assembled.spec;
   return {
     config,
     topology,
     platform,
+    assembled,
+    contextOf: (family) => familyContext(config, topology, family),
     service(name) {
       const s = platform.services.find((x) => x.name === name);
       if (!s) throw new Error(`no service ${name}`);

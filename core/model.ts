@@ -1,0 +1,231 @@
+/**
+ * The engine-neutral model of every Swarm object the platform needs. Plain data,
+ * no Pulumi: the Pulumi docker renderer (components/), the stack-file renderer
+ * (render/) and the plan report all read the same PlatformSpec.
+ *
+ * Rules the model encodes:
+ * - configs never contain secrets; secrets reach containers only as files;
+ * - configs and secrets are named by content hash (Swarm cannot update them in place);
+ * - every service has a pinned image, limits, reservations, a healthcheck, a stop
+ *   grace period, a restart policy, update/rollback configs and placement.
+ */
+import { contentHash } from "../lib/hash";
+import { swarmObjectName } from "./naming";
+
+/** Go-style duration as Docker takes it: "10s", "1m30s". */
+export type Duration = string;
+
+export interface NetworkSpec {
+  /** Key services use to refer to it, e.g. "backend". */
+  readonly key: string;
+  /** Swarm name, e.g. "prod_backend". */
+  readonly name: string;
+  readonly driver: "overlay";
+  readonly attachable: boolean;
+  /** No route out of the network: backend-only traffic. */
+  readonly internal: boolean;
+  readonly encrypted: boolean;
+  readonly mtu: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** A fixed subnet, when something must know the range before deploy (otherwise Swarm picks one from its pool). */
+  readonly subnet?: string;
+}
+
+export interface VolumeSpec {
+  readonly key: string;
+  readonly name: string;
+  readonly driver: "local";
+  readonly labels: Readonly<Record<string, string>>;
+  /** Node the volume lives on, for stateful members pinned to a node. */
+  readonly node?: string;
+}
+
+/** Where a secret's value comes from; the value itself never enters the model. */
+export type SecretSource =
+  | { readonly kind: "random"; readonly length: number; readonly special: boolean }
+  /** A secret setting of the stack (pulumi config set --secret <setting>). */
+  | { readonly kind: "setting"; readonly setting: string };
+
+export interface SecretSpec {
+  readonly key: string;
+  /** Name prefix; the renderers append a hash of the value: `<namePrefix>_<hash>`. */
+  readonly namePrefix: string;
+  readonly source: SecretSource;
+  readonly description: string;
+}
+
+export interface ConfigSpec {
+  readonly key: string;
+  /** Full name including the content hash, e.g. "prod_redis-conf_1a2b3c4d5e". */
+  readonly name: string;
+  readonly content: string;
+}
+
+export interface PortSpec {
+  readonly target: number;
+  readonly published: number;
+  readonly protocol: "tcp" | "udp";
+  /** host: only on the node that runs the task; ingress: the routing mesh on every node. */
+  readonly mode: "host" | "ingress";
+}
+
+export interface FileRef {
+  /** Key of a SecretSpec or ConfigSpec. */
+  readonly key: string;
+  /** Absolute path in the container (secrets usually under /run/secrets/). */
+  readonly target: string;
+  readonly mode: number;
+  readonly uid?: string;
+  readonly gid?: string;
+}
+
+export interface MountSpec {
+  /** tmpfs: memory-only, for files rendered from secrets at start (never written to a disk). */
+  readonly type: "volume" | "bind" | "tmpfs";
+  /** Volume key (type volume), host path (type bind), or "" (type tmpfs). */
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** type tmpfs: size limit in bytes. */
+  readonly tmpfsSizeBytes?: number;
+  /** type tmpfs: permission bits of the mount point (e.g. 0o1777 for a non-root user). */
+  readonly tmpfsMode?: number;
+}
+
+export interface Resources {
+  readonly limits: { readonly cpus: number; readonly memoryBytes: number };
+  readonly reservations: { readonly cpus: number; readonly memoryBytes: number };
+}
+
+export interface Healthcheck {
+  /** ["CMD", ...] or ["CMD-SHELL", "..."]. */
+  readonly test: readonly string[];
+  readonly interval: Duration;
+  readonly timeout: Duration;
+  readonly retries: number;
+  readonly startPeriod: Duration;
+}
+
+export interface UpdatePolicy {
+  readonly parallelism: number;
+  readonly delay: Duration;
+  readonly failureAction: "rollback" | "pause" | "continue";
+  readonly monitor: Duration;
+  readonly maxFailureRatio: number;
+  readonly order: "start-first" | "stop-first";
+}
+
+export interface ServiceSpec {
+  /** Swarm service name without the stack prefix, e.g. "redis-1". */
+  readonly name: string;
+  /** Family: redis, sentinel, redis-endpoint, rabbitmq, etcd, vault, apisix, prometheus, ... */
+  readonly component: string;
+  readonly image: string;
+  readonly entrypoint?: readonly string[];
+  readonly command?: readonly string[];
+  /** Plain settings only; a secret never goes here (policy and tests check). */
+  readonly env: Readonly<Record<string, string>>;
+  readonly hostname?: string;
+  readonly user?: string;
+  readonly mode: { readonly replicas: number } | { readonly global: true };
+  readonly endpointMode: "vip" | "dnsrr";
+  readonly ports: readonly PortSpec[];
+  readonly networks: readonly { readonly key: string; readonly aliases: readonly string[] }[];
+  readonly secrets: readonly FileRef[];
+  readonly configs: readonly FileRef[];
+  readonly mounts: readonly MountSpec[];
+  readonly placement: {
+    readonly constraints: readonly string[];
+    /** Spread preferences, e.g. "node.labels.location". */
+    readonly spread: readonly string[];
+    readonly maxReplicasPerNode?: number;
+  };
+  /** The node a stateful member is pinned to. */
+  readonly node?: string;
+  readonly resources: Resources;
+  readonly healthcheck: Healthcheck;
+  readonly stopGracePeriod: Duration;
+  readonly restartPolicy: {
+    readonly condition: "any" | "on-failure" | "none";
+    readonly delay: Duration;
+    readonly maxAttempts: number;
+    readonly window: Duration;
+  };
+  readonly update: UpdatePolicy;
+  readonly rollback: UpdatePolicy;
+  readonly labels: Readonly<Record<string, string>>;
+  /** One service per member with its own volume and stable hostname. */
+  readonly stateful: boolean;
+  /**
+   * Name of the service that must be converged before this one is created or
+   * updated: members of one family roll one at a time instead of all at once.
+   * Only the Pulumi renderer can order services; a stack file cannot.
+   */
+  readonly after?: string;
+}
+
+export interface PlatformSpec {
+  readonly networks: readonly NetworkSpec[];
+  readonly volumes: readonly VolumeSpec[];
+  readonly secrets: readonly SecretSpec[];
+  readonly configs: readonly ConfigSpec[];
+  readonly services: readonly ServiceSpec[];
+}
+
+export const EMPTY_PLATFORM: PlatformSpec = { networks: [], volumes: [], secrets: [], configs: [], services: [] };
+
+/** Merges parts; a key or name declared twice is a programming error. */
+export function mergePlatform(...parts: PlatformSpec[]): PlatformSpec {
+  const merged: PlatformSpec = {
+    networks: parts.flatMap((p) => p.networks),
+    volumes: parts.flatMap((p) => p.volumes),
+    secrets: parts.flatMap((p) => p.secrets),
+    configs: parts.flatMap((p) => p.configs),
+    services: parts.flatMap((p) => p.services),
+  };
+  const dupes = (label: string, ids: string[]): void => {
+    const seen = new Set<string>();
+    for (const id of ids) {
+      if (seen.has(id)) throw new Error(`platform spec declares ${label} ${id} twice`);
+      seen.add(id);
+    }
+  };
+  dupes("network", merged.networks.map((n) => n.key));
+  dupes("volume", merged.volumes.map((v) => v.key));
+  dupes("secret", merged.secrets.map((s) => s.key));
+  dupes("config", merged.configs.map((c) => c.key));
+  dupes("service", merged.services.map((s) => s.name));
+  return merged;
+}
+
+/** A config named by its content, so a change creates a new config and services roll to it. */
+export function configSpec(prefix: string, key: string, content: string): ConfigSpec {
+  return { key, name: `${swarmObjectName(prefix, key)}_${contentHash(content)}`, content };
+}
+
+/** Update policy of a stateful member: one at a time, old stops before the new starts (volumes are exclusive). */
+export const STATEFUL_UPDATE: UpdatePolicy = {
+  parallelism: 1,
+  delay: "10s",
+  failureAction: "rollback",
+  monitor: "30s",
+  maxFailureRatio: 0,
+  order: "stop-first",
+};
+
+/** Update policy of a stateless service: new task healthy before the old one stops. */
+export const STATELESS_UPDATE: UpdatePolicy = {
+  parallelism: 1,
+  delay: "5s",
+  failureAction: "rollback",
+  monitor: "20s",
+  maxFailureRatio: 0,
+  order: "start-first",
+};
+
+/** What a rollback does: the same pace, and pause (not loop) if the rollback itself fails. */
+export function rollbackOf(update: UpdatePolicy): UpdatePolicy {
+  return { ...update, failureAction: "pause" };
+}
+
+export const RESTART_ANY = { condition: "any", delay: "5s", maxAttempts: 0, window: "2m" } as const;

@@ -1,0 +1,42 @@
+/** The etcd family: APISIX's configuration store, external or run by the platform. */
+import { familyPart, type Family, type FamilyContext } from "../kit/family";
+import { memberTargets } from "../kit/scrape";
+import { quorumRules } from "../kit/rules";
+import { etcdArea, type EtcdSection } from "./settings";
+import { etcdEndpoints, etcdMembers, etcdPrefix, etcdSpecs, ETCD_CLIENT_PORT } from "./specs";
+import { ETCD_RECIPES } from "./e2e";
+
+export { etcdArea, type EtcdSection } from "./settings";
+export { etcdEndpoints, etcdMembers, etcdPrefix, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./specs";
+
+function build(ctx: FamilyContext<EtcdSection>) {
+  const members = etcdMembers(ctx);
+  // An external etcd is watched by whoever runs it: no job and no rules for it here.
+  const watched = members.length > 0;
+  return familyPart("etcd", etcdSpecs(ctx), {
+    scrapeJobs: watched ? [{ config: { job_name: "etcd", static_configs: memberTargets(members, ETCD_CLIENT_PORT) } }] : [],
+    alertRules: watched
+      ? [{
+        name: "etcd",
+        rules: [
+          ...quorumRules("etcd", "etcd", members.length, 'up{job="etcd"}'),
+          {
+            alert: "EtcdNoLeader",
+            expr: 'etcd_server_has_leader{job="etcd"} == 0',
+            for: "1m",
+            labels: { severity: "critical" },
+            annotations: { summary: "etcd member {{ $labels.member }} has no leader" },
+          },
+        ],
+      }]
+      : [],
+    outputs: { plain: { etcd: { endpoints: etcdEndpoints(ctx), prefix: etcdPrefix(ctx) } }, secret: {} },
+  });
+}
+
+export const etcdFamily: Family<EtcdSection> = {
+  name: "etcd",
+  area: etcdArea,
+  e2eImages: ETCD_RECIPES,
+  build,
+};
