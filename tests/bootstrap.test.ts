@@ -1,5 +1,7 @@
 import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { runProgram, isSecretInput, reveal, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
 import { bootstrapSteps, labelsText, readScript, scriptInput, shellQuote, REMOTE_SHELL } from "../core/bootstrap";
 import { buildTopology } from "../core/topology";
@@ -104,7 +106,13 @@ describe("bootstrap resources (prod, mocks)", () => {
     });
     assert.equal(init.inputs.create, REMOTE_SHELL);
     assert.equal(init.inputs.update, REMOTE_SHELL);
-    assert.equal(init.inputs.stdin, scriptInput("swarm-init", { NODE_NAME: "prod-mgr-01", PRIVATE_IP: "10.20.1.10", DEFAULT_ADDR_POOL: "10.128.0.0/16" }));
+    // The variables as sorted exports, then the script exactly as committed.
+    assert.equal(init.inputs.stdin, [
+      "export DEFAULT_ADDR_POOL='10.128.0.0/16'",
+      "export NODE_NAME='prod-mgr-01'",
+      "export PRIVATE_IP='10.20.1.10'",
+      readFileSync(join(__dirname, "..", "scripts", "bootstrap", "swarm-init.sh"), "utf8"),
+    ].join("\n"));
     assert.equal((reveal(cmds.get("join-prod-app-01")!.inputs.connection) as { host: string }).host, "198.51.100.21");
     assert.equal((reveal(cmds.get("config-prod-app-01")!.inputs.connection) as { host: string }).host, "198.51.100.1");
   });

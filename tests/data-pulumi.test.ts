@@ -4,11 +4,11 @@
  * platform resource follows (provider, parent, secrets, convergence).
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { before, describe, test } from "node:test";
 import { runProgram, SecretValue, type ProgramRun, type RecordedResource } from "../tools/mock-runtime";
 import { stackFileConfig, withOverrides } from "./support/config";
 import type { PlatformSpec } from "../core/model";
-import { contentHash } from "../lib/hash";
 import { GiB, MiB } from "../lib/size";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -47,7 +47,9 @@ const configName = (spec: PlatformSpec, key: string): string => {
   assert.ok(c, key);
   return c.name;
 };
-const passwordName = (stack: string, key: string): string => `${stack}_${key}_${contentHash(`mock-password-platform-${key}`)}`;
+/** A random secret's name: its stem and the first 10 hex digits of the SHA-256 of its (mock) value. */
+const passwordName = (stack: string, key: string): string =>
+  `${stack}_${key}_${createHash("sha256").update(`mock-password-platform-${key}`).digest("hex").slice(0, 10)}`;
 
 before(async () => {
   for (const stack of ["test", "prod"] as const) {

@@ -4,6 +4,7 @@
  * shellcheck, haproxy -c, redis-server) and the rules every service follows.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +21,6 @@ import { redisArea, redisFamily } from "../families/redis";
 import { rabbitmqArea, rabbitmqFamily } from "../families/rabbitmq";
 import { etcdArea, etcdFamily } from "../families/etcd";
 import type { PlatformSpec, ServiceSpec } from "../core/model";
-import { contentHash } from "../lib/hash";
 import { GiB, MiB } from "../lib/size";
 import { planStack } from "../tools/plan";
 import { renderTable } from "../tools/report";
@@ -164,7 +164,8 @@ void describe("data services: placement and shape", () => {
   void test("configs are named by content: a changed setting renames exactly the configs it changes", () => {
     const before = platformOf("prod");
     const after = platformOf("prod", { redisMaxmemory: "2g" });
-    for (const c of before.configs) assert.equal(c.name, `prod_${c.key}_${contentHash(c.content)}`);
+    // The rule, computed here independently: <prefix>_<key>_<first 10 hex digits of the content's SHA-256>.
+    for (const c of before.configs) assert.equal(c.name, `prod_${c.key}_${createHash("sha256").update(c.content).digest("hex").slice(0, 10)}`);
     const changed = before.configs.filter((c) => after.configs.find((a) => a.key === c.key)?.name !== c.name).map((c) => c.key);
     assert.deepEqual(changed, ["redis-conf"]);
     assert.equal(svc(after, "redis-1").resources.limits.memoryBytes, 4 * GiB);

@@ -3,7 +3,6 @@ import assert from "node:assert/strict";
 import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../platform/assemble";
 import { vaultRunbook, VAULT_CONFIG_PATH } from "../families/vault/specs";
-import { STATEFUL_UPDATE } from "../core/model";
 import { loadStack } from "./support/config";
 import { vaultArea } from "../families/vault";
 
@@ -107,7 +106,7 @@ void describe("Vault services", () => {
       VAULT_TLS_SERVER_NAME: "vault-2",
     });
     assert.deepEqual(v2.healthcheck.test, ["CMD-SHELL", "vault status -format=json -address=https://127.0.0.1:8200 -ca-cert=/run/secrets/vault-tls-certificate -tls-server-name=vault-2 2>/dev/null | grep -q '\"sealed\"'"]);
-    assert.deepEqual(v2.update, STATEFUL_UPDATE);
+    assert.deepEqual(v2.update, { parallelism: 1, delay: "10s", failureAction: "rollback", monitor: "30s", maxFailureRatio: 0, order: "stop-first" });
     assert.equal(v2.rollback.failureAction, "pause");
     assert.equal(v2.stateful, true);
     assert.equal(v2.labels["swarm-platform.member"], "vault-2");
