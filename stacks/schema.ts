@@ -24,14 +24,14 @@ export interface SettingDef<T = unknown> {
   readonly key: string;
   readonly type: PulumiConfigType;
   readonly description: string;
-  /** Human-readable form of an accepted value, used in errors and the README. */
+  /** Human-readable form of an accepted value, used in errors and docs/settings.md. */
   readonly expected: string;
   readonly parse: Parser<T>;
   /** Absent: the setting is required. */
   readonly default?: T | PerProfile<T>;
   /** Secret settings must be set with `pulumi config set --secret` and never appear in stack files. */
   readonly secret?: boolean;
-  /** Documentation group (README table). */
+  /** Documentation group (docs/settings.md). */
   readonly group: string;
   /**
    * For secret settings: a valid-looking value the offline plan and the tests use

@@ -2,7 +2,7 @@
  * Monitoring: Prometheus (one replica pinned to the monitoring node, TSDB on a
  * local volume there, never on the shared StorageBox mount), Alertmanager,
  * Grafana, and the exporters on every node (node-exporter, cAdvisor). Nothing is
- * published; the README shows the SSH tunnel.
+ * published; docs/operating.md shows the SSH tunnel.
  *
  * Monitoring reads the other families' parts: their scrape jobs, their alert rule
  * groups and their services (for the replica alert). It names no family itself.
