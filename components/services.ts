@@ -1,7 +1,7 @@
 /**
  * The platform's Swarm objects as @pulumi/docker resources, from the same
  * PlatformSpec the stack-file renderer reads. Thin on purpose: every decision
- * (names, placement, limits, config contents) is in specs/.
+ * (names, placement, limits, config contents) is in core/ and families/.
  *
  * - Networks, configs, secrets and services are created through the given
  *   provider (a Swarm manager).

@@ -58,7 +58,7 @@ before(async () => {
   }
 });
 
-void describe("SwarmPlatform: exact docker inputs", () => {
+void describe("Services: exact docker inputs", () => {
   void test("prod redis-1: pinned data member with its volume, tmpfs, secret file and configs", () => {
     const { run, spec } = get("prod");
     assert.deepEqual(run.one(SERVICE, "platform-svc-redis-1").inputs, {
@@ -333,7 +333,7 @@ void describe("SwarmPlatform: exact docker inputs", () => {
   });
 });
 
-void describe("SwarmPlatform: rules for every platform resource", () => {
+void describe("Services: rules for every platform resource", () => {
   for (const stack of ["test", "prod"] as const) {
     void test(`${stack}: one docker service per spec service, through the bootstrap's provider, waiting for convergence`, () => {
       const { run, spec } = get(stack);
