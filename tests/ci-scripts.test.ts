@@ -6,12 +6,16 @@
  * with 429 to exercise the backoff. It is a stand-in: it proves what the scripts
  * send and how they react, not that Hetzner accepts it (scripts/ci/hcloud.sh
  * names the hcloud-go source each request shape comes from).
+ *
+ * The drills run with stand-ins for pulumi, ssh and docker on PATH; the Redis
+ * drill's client script runs for real against a redis-server and a
+ * redis-sentinel on loopback.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createNetServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,6 +23,7 @@ import { requireTool } from "./support/tools";
 
 const ROOT = join(__dirname, "..");
 const DOOR = join(ROOT, "scripts", "ci", "ssh-door.sh");
+const DRILLS = join(ROOT, "scripts", "ci", "acceptance.sh");
 const TOKEN = "StandInToken0123456789abcdefABCDEF";
 const READ_ONLY_TOKEN = "StandInReadOnly0123456789";
 
@@ -322,7 +327,7 @@ void describe("ssh-door.sh against the Hetzner stand-in", () => {
 
   void test("shellcheck finds nothing in the CI scripts", (t) => {
     if (!requireTool(t, "shellcheck")) return;
-    const res = spawnSync("shellcheck", ["--severity=style", "--external-sources", "scripts/ci/hcloud.sh", "scripts/ci/ssh-door.sh"], { cwd: ROOT, encoding: "utf8" });
+    const res = spawnSync("shellcheck", ["--severity=style", "--external-sources", "scripts/ci/hcloud.sh", "scripts/ci/ssh-door.sh", "scripts/ci/acceptance.sh"], { cwd: ROOT, encoding: "utf8" });
     assert.equal(res.status, 0, res.stdout + res.stderr);
   });
 
@@ -520,5 +525,317 @@ void describe("ssh-door.sh against the Hetzner stand-in", () => {
     const quiet = await run(DOOR, ["sweep"], env());
     assert.equal(quiet.code, 0, quiet.stderr);
     assert.deepEqual(api.calls(), ["GET /v1/firewalls"], "nothing expired: nothing written");
+  });
+});
+
+/* ------------------------------------------------------------------ drills */
+
+/**
+ * Stand-ins for the CLIs the drills call. pulumi answers outputs and settings
+ * from a JSON file; ssh records how it was called and runs the remote command
+ * here; docker answers node and service queries from files the test changes,
+ * and runs `docker run ... sh -c SCRIPT ARGS` as `sh -c SCRIPT ARGS`.
+ */
+function drillTools(dir: string): { bin: string; state: string; sshLog: string; dockerLog: string } {
+  const bin = join(dir, "bin");
+  const state = join(dir, "state");
+  mkdirSync(bin, { recursive: true });
+  mkdirSync(state, { recursive: true });
+  const sshLog = join(dir, "ssh.log");
+  const dockerLog = join(dir, "docker.log");
+  writeFileSync(join(bin, "pulumi"), `#!/bin/bash
+set -euo pipefail
+state=${JSON.stringify(join(state, "pulumi.json"))}
+[ "$1 $2" = "stack output" ] || [ "$1 $2" = "config get" ] || { echo "stand-in pulumi: unexpected $*" >&2; exit 2; }
+kind=$1; shift 2
+[ "$1" = --stack ] && [ "$2" = "$STACK" ] || { echo "stand-in pulumi: --stack $STACK must come first, got $*" >&2; exit 2; }
+shift 2
+secrets=no
+if [ "$kind" = stack ]; then
+  [ "$1" = --json ] || { echo "stand-in pulumi: --json expected, got $*" >&2; exit 2; }
+  shift
+  if [ "$1" = --show-secrets ]; then secrets=yes; shift; fi
+  jq -e --arg k "$1" '.outputs | has($k)' "$state" >/dev/null || { echo "error: current stack does not have output property '$1'" >&2; exit 255; }
+  if jq -e --arg k "$1" '.secretOutputs | index($k)' "$state" >/dev/null && [ $secrets = no ]; then echo '"[secret]"'; exit 0; fi
+  jq --arg k "$1" '.outputs[$k]' "$state"
+else
+  jq -er --arg k "$1" '.config[$k]' "$state" || { echo "error: configuration key '$1' not found" >&2; exit 255; }
+fi
+`);
+  // Each state is a queue (a folder of numbered files): every look takes the first
+  // value and moves on, the last value stays. So a test scripts what the drill sees
+  // look after look, independent of how fast this machine is.
+  const next = `next() { local d=${JSON.stringify(state)}/$1 first; first=$(ls "$d" | sort -n | head -n 1); cat "$d/$first"; if [ "$(ls "$d" | wc -l)" -gt 1 ]; then rm "$d/$first"; fi; }`;
+  writeFileSync(join(bin, "ssh"), `#!/bin/bash
+set -euo pipefail
+${next}
+opts=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -o|-p|-l) opts+=("$1 $2"); shift 2 ;;
+    --) shift; break ;;
+    -*) echo "stand-in ssh: unexpected option $1" >&2; exit 255 ;;
+    *) host=$1; shift ;;
+  esac
+done
+printf '%s|%s|%s\\n' "$host" "$(IFS=,; echo "\${opts[*]}")" "$*" >>${JSON.stringify(sshLog)}
+if [ "$(next reach-"$host")" != up ]; then echo "ssh: connect to host $host port 2222: Connection refused" >&2; exit 255; fi
+export NODE_HOST=$host PATH=${JSON.stringify(bin)}:$PATH
+if [ "$*" = "cat /proc/sys/kernel/random/boot_id " ]; then cat ${JSON.stringify(state)}/boot-"$host"; exit 0; fi
+exec bash -c "$*"
+`);
+  writeFileSync(join(bin, "docker"), `#!/bin/bash
+set -euo pipefail
+${next}
+printf '%s %s\\n' "$NODE_HOST" "$*" >>${JSON.stringify(dockerLog)}
+case "$1 \${2:-}" in
+  "node inspect") [ "$3 $4" = "--format {{.Status.State}}" ] || exit 2; next node-"$5" ;;
+  "service ls") [ "$3 $4" = "--format {{.Name}} {{.Replicas}}" ] || exit 2; next services ;;
+  "run --rm")
+    [ "$3 $4" = "-i --network" ] || { echo "stand-in docker: run -i --network expected" >&2; exit 2; }
+    shift 6
+    [ "$1 $2" = "sh -c" ] || { echo "stand-in docker: sh -c expected after the image" >&2; exit 2; }
+    shift 2
+    exec sh -c "$@" ;;
+  *) echo "stand-in docker: unexpected $*" >&2; exit 2 ;;
+esac
+`);
+  for (const tool of ["pulumi", "ssh", "docker"]) chmodSync(join(bin, tool), 0o755);
+  return { bin, state, sshLog, dockerLog };
+}
+
+const NODES = [
+  { name: "a1b2-mgr-01", role: "manager" },
+  { name: "a1b2-app-01", role: "worker" },
+  { name: "a1b2-app-02", role: "worker" },
+];
+const CONVERGED = "a1b2_redis-1 1/1\nnode-exporter 3/3";
+const IPS: Record<string, string> = { "a1b2-mgr-01": "192.0.2.10", "a1b2-app-01": "192.0.2.30", "a1b2-app-02": "192.0.2.31" };
+
+/** Replaces a state's queue with these values, in order. */
+function queue(state: string, key: string, ...values: string[]): void {
+  rmSync(join(state, key), { recursive: true, force: true });
+  mkdirSync(join(state, key));
+  values.forEach((v, i) => writeFileSync(join(state, key, String(i + 1)), `${v}\n`));
+}
+
+function pulumiState(extra: { outputs?: Record<string, unknown>; secretOutputs?: string[] } = {}): string {
+  return JSON.stringify({
+    outputs: { nodes: NODES, nodePublicIps: IPS, ...extra.outputs },
+    secretOutputs: extra.secretOutputs ?? [],
+    config: { sshPort: "2222", sshUser: "deploy", namePrefix: "a1b2", imageRedis: "redis:7.4.2" },
+  });
+}
+
+void describe("acceptance.sh drills with stand-ins for Hetzner, pulumi, ssh and docker", () => {
+  const api = new HetznerStandIn();
+  before(() => api.start());
+  after(() => api.stop());
+  let n = 0;
+
+  function setup(pulumi = pulumiState()): { dir: string; tools: ReturnType<typeof drillTools>; env: Record<string, string>; path: string } {
+    const dir = join(tmp, `drill-${n++}`);
+    const tools = drillTools(dir);
+    writeFileSync(join(tools.state, "pulumi.json"), pulumi);
+    for (const ip of Object.values(IPS)) {
+      queue(tools.state, `reach-${ip}`, "up");
+      writeFileSync(join(tools.state, `boot-${ip}`), `boot-of-${ip}\n`);
+    }
+    for (const node of NODES) queue(tools.state, `node-${node.name}`, "ready");
+    queue(tools.state, "services", CONVERGED);
+    api.requests.length = 0;
+    api.actionPolls = 1;
+    api.actionOutcome = "success";
+    api.servers = NODES.map((x, i) => ({ id: 100 + i, name: x.name, labels: { stack: "acc-7-1" } }));
+    api.labelled = {};
+    const env = { HCLOUD_TOKEN: TOKEN, HCLOUD_ENDPOINT: `${api.url}/v1`, STACK: "acc-7-1", HC_POLL_MS: "20", DRILL_POLL_S: "1", GITHUB_RUN_ID: "7" };
+    return { dir, tools, env, path: `${tools.bin}:/usr/local/bin:/usr/bin:/bin` };
+  }
+
+  void test("reboot drill: reboots the last worker through the API, waits for a new boot id, Ready, and every service back, in that order", async () => {
+    const { tools, env, path } = setup();
+    const victimIp = IPS["a1b2-app-02"];
+    api.onReboot = (server) => {
+      assert.equal(server.name, "a1b2-app-02");
+      // The node is gone for one look, then up with a new boot id; the Swarm sees it
+      // down once, then Ready; one service is short of a task once, then whole again.
+      queue(tools.state, `reach-${victimIp}`, "down", "up");
+      writeFileSync(join(tools.state, `boot-${victimIp}`), "a-new-boot\n");
+      queue(tools.state, "node-a1b2-app-02", "down", "ready");
+      queue(tools.state, "services", "a1b2_redis-1 0/1\nnode-exporter 2/3", CONVERGED);
+    };
+    const summary = join(tools.state, "summary.md");
+    const res = await run(DRILLS, ["reboot-drill"], { ...env, GITHUB_STEP_SUMMARY: summary }, "", path);
+    api.onReboot = undefined;
+    assert.equal(res.code, 0, res.stderr);
+    assert.deepEqual(api.calls().filter((c) => !c.startsWith("GET /v1/actions/")), ["GET /v1/servers", "POST /v1/servers/102/actions/reboot"]);
+    assert.deepEqual(api.requests[0].query, { name: "a1b2-app-02" });
+    assert.equal(api.requests[1].body, undefined, "a reboot has no body");
+    for (const r of api.requests) assert.equal(r.auth, `Bearer ${TOKEN}`);
+    const m = /^reboot drill: a1b2-app-02 booted again after (\d+) s, Ready in the Swarm (\d+) s later, every service converged (\d+) s after that\n$/.exec(res.stdout);
+    assert.ok(m, res.stdout);
+    assert.ok(m.slice(1).every((x) => Number(x) >= 1), `each phase was waited for: ${m.slice(1).join(", ")}`);
+    for (const key of [`reach-${victimIp}`, "node-a1b2-app-02", "services"]) assert.deepEqual(readdirSync(join(tools.state, key)), ["2"], `${key}: every scripted look was taken`);
+    assert.equal(readFileSync(summary, "utf8"), `- ${res.stdout}`);
+    assert.match(res.stderr, /trusting the first host key each node shows in this run/);
+    const ssh = readFileSync(tools.sshLog, "utf8").trim().split("\n");
+    const opts = ssh[0].split("|")[1];
+    for (const o of ["-o BatchMode=yes", "-o ConnectTimeout=15", "-p 2222", "-l deploy", "-o StrictHostKeyChecking=accept-new"]) assert.ok(opts.includes(o), opts);
+    // The node queries go to the first manager, the boot id to the node itself.
+    assert.ok(ssh.every((l) => l.startsWith(`${IPS["a1b2-mgr-01"]}|`) || l.startsWith(`${victimIp}|`)));
+    const docker = readFileSync(tools.dockerLog, "utf8");
+    assert.match(docker, /192\.0\.2\.10 node inspect --format \{\{\.Status\.State\}\} a1b2-app-02/);
+  });
+
+  void test("reboot drill: a node that never comes back Ready fails after DRILL_TIMEOUT_S, naming it and the wait", async () => {
+    const { tools, env, path } = setup();
+    api.onReboot = () => {
+      writeFileSync(join(tools.state, `boot-${IPS["a1b2-app-02"]}`), "another-boot\n");
+      queue(tools.state, "node-a1b2-app-02", "down");
+    };
+    const started = Date.now();
+    const res = await run(DRILLS, ["reboot-drill"], { ...env, DRILL_TIMEOUT_S: "3" }, "", path);
+    api.onReboot = undefined;
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /acceptance: error: a1b2-app-02 Ready in the Swarm \(docker node inspect on a1b2-mgr-01\): not after 3 s \(raise DRILL_TIMEOUT_S/);
+    assert.ok(Date.now() - started < 20_000);
+  });
+
+  void test("reboot drill: a Swarm that has not converged before the drill is not rebooted", async () => {
+    const { tools, env, path } = setup();
+    queue(tools.state, "services", "a1b2_redis-1 0/1");
+    const res = await run(DRILLS, ["reboot-drill"], env, "", path);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /the Swarm has not converged before the drill: a1b2_redis-1 0\/1/);
+    assert.ok(!api.calls().some((c) => c.startsWith("POST")), "no reboot");
+  });
+
+  void test("reboot drill: pinned host keys are used when the stack publishes them", async () => {
+    const { tools, env, path } = setup(pulumiState({ outputs: { sshKnownHosts: "[192.0.2.10]:2222 ssh-ed25519 AAAA\n" } }));
+    queue(tools.state, "services", "x 0/1");
+    await run(DRILLS, ["reboot-drill"], env, "", path);
+    const ssh = readFileSync(tools.sshLog, "utf8");
+    assert.match(ssh, /-o StrictHostKeyChecking=yes/);
+    assert.doesNotMatch(ssh, /accept-new/);
+  });
+
+  void test("leftovers: every resource still labelled with the stack is named, and the job fails", async () => {
+    const { env, path } = setup();
+    api.servers = [{ id: 5, name: "a1b2-mgr-01", labels: { stack: "acc-7-1" } }, { id: 6, name: "other", labels: { stack: "prod" } }];
+    api.labelled = {
+      networks: [{ id: 7, name: "a1b2-net", labels: { stack: "acc-7-1" } }],
+      ssh_keys: [{ id: 8, name: "a1b2-deploy", labels: { stack: "acc-7-1" } }],
+    };
+    const res = await run(DRILLS, ["leftovers"], env, "", path);
+    assert.equal(res.code, 1);
+    assert.deepEqual(api.calls(), ["servers", "firewalls", "networks", "placement_groups", "floating_ips", "primary_ips", "volumes", "load_balancers", "ssh_keys"].map((k) => `GET /v1/${k}`));
+    for (const r of api.requests) assert.deepEqual(r.query, { label_selector: "stack=acc-7-1", per_page: "50" });
+    assert.match(res.stderr, /^server a1b2-mgr-01 \(id 5\)\nnetwork a1b2-net \(id 7\)\nssh_key a1b2-deploy \(id 8\)\nacceptance: error: 3 Hetzner resource\(s\) labelled stack=acc-7-1 outlived 'pulumi destroy'/);
+    api.servers = [];
+    api.labelled = {};
+    const clean = await run(DRILLS, ["leftovers"], env, "", path);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.equal(clean.stdout, "leftovers: no Hetzner resource is labelled stack=acc-7-1\n");
+  });
+
+  void describe("redis drill against a real redis-server and redis-sentinel on loopback", () => {
+    const PASSWORD = "drill pass'word with $pecial chars";
+    const procs: { kill(): void }[] = [];
+    let master = 0;
+    let replica = 0;
+    let sentinel = 0;
+    let ready = false;
+
+    const freePort = (): Promise<number> => new Promise((ok) => {
+      const s = createNetServer().listen(0, "127.0.0.1", () => {
+        const port = (s.address() as AddressInfo).port;
+        s.close(() => ok(port));
+      });
+    });
+    const cli = (port: number, ...args: string[]): string =>
+      spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "--raw", ...args], { encoding: "utf8", env: { ...process.env, REDISCLI_AUTH: PASSWORD } }).stdout.trim();
+
+    before(async () => {
+      if (!["redis-server", "redis-sentinel", "redis-cli"].every((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status === 0)) return;
+      const dir = join(tmp, "redis");
+      mkdirSync(dir);
+      [master, replica, sentinel] = [await freePort(), await freePort(), await freePort()];
+      const quoted = `"${PASSWORD.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+      writeFileSync(join(dir, "master.conf"), `port ${master}\nbind 127.0.0.1\nrequirepass ${quoted}\nmasterauth ${quoted}\nsave ""\nappendonly no\ndir ${dir}\n`);
+      writeFileSync(join(dir, "replica.conf"), `port ${replica}\nbind 127.0.0.1\nrequirepass ${quoted}\nmasterauth ${quoted}\nreplicaof 127.0.0.1 ${master}\nsave ""\nappendonly no\ndir ${dir}\n`);
+      writeFileSync(join(dir, "sentinel.conf"), `port ${sentinel}\nbind 127.0.0.1\nrequirepass ${quoted}\nsentinel monitor platform 127.0.0.1 ${master} 1\nsentinel auth-pass platform ${quoted}\ndir ${dir}\n`);
+      for (const [bin, conf] of [["redis-server", "master.conf"], ["redis-server", "replica.conf"], ["redis-sentinel", "sentinel.conf"]]) {
+        const child = spawn(bin, [join(dir, conf)], { stdio: "ignore", detached: true });
+        procs.push({ kill: () => { try { process.kill(-child.pid!, "SIGKILL"); } catch { /* gone */ } } });
+      }
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        if (cli(master, "PING") === "PONG" && cli(sentinel, "PING") === "PONG" && cli(replica, "ROLE").startsWith("slave") && cli(replica, "INFO", "replication").includes("master_link_status:up")) {
+          ready = true;
+          break;
+        }
+        await new Promise((ok) => setTimeout(ok, 200));
+      }
+      assert.ok(ready, "redis master, replica and sentinel up within 20 s");
+    });
+    after(() => procs.forEach((p) => p.kill()));
+
+    const redisOutputs = (endpoint: number): string => pulumiState({
+      outputs: {
+        redis: { endpoint: `127.0.0.1:${endpoint}`, sentinels: [`127.0.0.1:${sentinel}`], masterName: "platform", members: [] },
+        redisPassword: PASSWORD,
+      },
+      secretOutputs: ["redisPassword"],
+    });
+
+    void test("asks Sentinel for the master, writes and reads through the endpoint, finds the key on the master; the password only on stdin", async (t) => {
+      for (const tool of ["redis-server", "redis-sentinel", "redis-cli"]) if (!requireTool(t, tool)) return;
+      const { tools, env, path } = setup(redisOutputs(master));
+      const res = await run(DRILLS, ["redis-drill"], env, "", path);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, new RegExp(`^redis drill: Sentinel 127\\.0\\.0\\.1:${sentinel} names master 127\\.0\\.0\\.1:${master}; acceptance:7:\\d+ written and read through 127\\.0\\.0\\.1:${master} and found on the master\\n$`));
+      const key = /acceptance:7:\d+/.exec(res.stdout)![0];
+      assert.equal(cli(master, "GET", key), "written-by-acc-7-1");
+      assert.ok(Number(cli(master, "TTL", key)) > 500, "the drill's key expires");
+      const docker = readFileSync(tools.dockerLog, "utf8");
+      assert.match(docker, /^192\.0\.2\.10 run --rm -i --network a1b2_platform redis:7\.4\.2 sh -c /);
+      assert.ok(!docker.includes(PASSWORD) && !readFileSync(tools.sshLog, "utf8").includes(PASSWORD), "the password is on no command line");
+    });
+
+    void test("an endpoint that is not the master fails the drill with what it answered", async (t) => {
+      for (const tool of ["redis-server", "redis-sentinel", "redis-cli"]) if (!requireTool(t, tool)) return;
+      const { env, path } = setup(redisOutputs(replica));
+      const res = await run(DRILLS, ["redis-drill"], env, "", path);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, new RegExp(`SET through 127\\.0\\.0\\.1:${replica} answered: READONLY You can't write against a read only replica\\.`));
+      assert.match(res.stderr, /acceptance: error: the Redis drill failed on a1b2-mgr-01/);
+    });
+
+    void test("a wrong password is refused by Sentinel and fails the drill", async (t) => {
+      for (const tool of ["redis-server", "redis-sentinel", "redis-cli"]) if (!requireTool(t, tool)) return;
+      const state = JSON.parse(redisOutputs(master)) as { outputs: Record<string, unknown> };
+      state.outputs.redisPassword = "not-the-password";
+      const { env, path } = setup(JSON.stringify({ ...state, secretOutputs: ["redisPassword"] }));
+      const res = await run(DRILLS, ["redis-drill"], env, "", path);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, new RegExp(`sentinel 127\\.0\\.0\\.1:${sentinel} (does not answer|names no master platform): .*(WRONGPASS|NOAUTH|invalid username-password)`, "s"));
+    });
+  });
+
+  void test("bad input is refused naming the variable", async () => {
+    const { env, path } = setup();
+    const cases: [string[], Record<string, string>, RegExp][] = [
+      [["drill"], {}, /usage: acceptance\.sh reboot-drill\|redis-drill\|leftovers \(got 'drill'\)/],
+      [["leftovers"], { STACK: "" }, /STACK is empty: name the throwaway stack/],
+      [["reboot-drill"], { DRILL_TIMEOUT_S: "10m" }, /DRILL_TIMEOUT_S must be a positive whole number, got '10m'/],
+      [["leftovers"], { HCLOUD_TOKEN: "" }, /HCLOUD_TOKEN is empty/],
+    ];
+    for (const [args, extra, message] of cases) {
+      const res = await run(DRILLS, args, { ...env, ...extra }, "", path);
+      assert.equal(res.code, 1, args.join(" "));
+      assert.match(res.stderr, message);
+    }
+    assert.deepEqual(api.requests, []);
+    assert.ok(existsSync(DRILLS));
   });
 });
