@@ -12,15 +12,9 @@ import { runProgram, reveal, type ProgramRun } from "../tools/mock-runtime";
 import { bootstrapSteps, stepChanges, type StepAction } from "../core/bootstrap";
 import { buildTopology } from "../core/topology";
 import { loadStack, withOverrides } from "./support/config";
+import { bootstrapState } from "./support/bootstrap-state";
 
-const TOKEN = "SWMTKN-1-0123456789abcdef-test";
-
-function state(args: { type: string; name: string }): Record<string, unknown> | undefined {
-  if (args.type === "hcloud:index/floatingIp:FloatingIp") return { ipAddress: "203.0.113.10" };
-  if (args.type === "hcloud:index/server:Server") return { ipv4Address: `198.51.100.${Number(/(\d+)$/.exec(args.name)![1]) + (args.name.includes("mgr") ? 0 : 20)}` };
-  if (args.type === "command:remote:Command") return { stdout: args.name.includes("token") ? `${TOKEN}\n` : "", stderr: "" };
-  return undefined;
-}
+const state = bootstrapState;
 
 /** A declared command with server ids written as `server:<node>`, so that two runs compare as the engine would. */
 interface Declared {

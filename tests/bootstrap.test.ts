@@ -10,15 +10,9 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { parse } from "yaml";
+import { bootstrapState, TOKEN } from "./support/bootstrap-state";
 
-const TOKEN = "SWMTKN-1-0123456789abcdef-test";
-
-function state(args: { type: string; name: string }): Record<string, unknown> | undefined {
-  if (args.type === "hcloud:index/floatingIp:FloatingIp") return { ipAddress: "203.0.113.10" };
-  if (args.type === "hcloud:index/server:Server") return { ipv4Address: `198.51.100.${Number(/(\d+)$/.exec(args.name)![1]) + (args.name.includes("mgr") ? 0 : 20)}` };
-  if (args.type === "command:remote:Command") return { stdout: args.name.includes("token") ? `${TOKEN}\n` : "", stderr: "" };
-  return undefined;
-}
+const state = bootstrapState;
 
 describe("bootstrap step plan (prod)", () => {
   const cfg = loadStack("prod");
