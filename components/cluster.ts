@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as hcloud from "@pulumi/hcloud";
+import * as random from "@pulumi/random";
 import type { StackConfig } from "../stacks/config";
 import type { Topology, NodeSpec } from "../core/topology";
 import type { FirewallSpec } from "../core/firewall";
 import { renderCloudInit } from "../core/cloudinit";
 import { resourceLabels } from "../core/naming";
+import { hostKeyFromSecret } from "../lib/ssh";
 
 export interface ClusterArgs {
   readonly config: StackConfig;
@@ -19,6 +21,8 @@ export interface ServerHandle {
   readonly server: hcloud.Server;
   readonly attachment: hcloud.ServerNetwork;
   readonly publicIp: pulumi.Output<string>;
+  /** The server's SSH host key (`ssh-ed25519 AAAA…`), installed by cloud-init: every connection pins it. */
+  readonly hostPublicKey: pulumi.Output<string>;
 }
 
 /**
@@ -96,9 +100,12 @@ export class Cluster extends pulumi.ComponentResource {
       const firewallIds = args.firewalls
         .filter((f) => f.nodes.includes(node.name))
         .map((f) => firewalls.get(f.role)!.id.apply(Number));
-      const userData = node.isEdge && this.floatingIp
-        ? this.floatingIp.ipAddress.apply((ip) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, floatingIp: ip }))
-        : pulumi.output(renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys }));
+      const hostKeySecret = new random.RandomPassword(`${name}-${node.name}-host-key`, { length: 64, special: false }, { parent: this });
+      const hostKey = hostKeySecret.result.apply((secret) => hostKeyFromSecret(secret, node.name));
+      // The host private key is in userData: a secret in state and in the diff.
+      const userData = pulumi.secret(node.isEdge && this.floatingIp
+        ? pulumi.all([hostKey, this.floatingIp.ipAddress]).apply(([key, ip]) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, hostKey: key, floatingIp: ip }))
+        : hostKey.apply((key) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, hostKey: key })));
       const server = new hcloud.Server(`${name}-${node.name}`, {
         name: node.name,
         serverType: node.serverType,
@@ -123,7 +130,7 @@ export class Cluster extends pulumi.ComponentResource {
         subnetId: this.subnet.id,
         ip: node.privateIp,
       }, { parent: this });
-      servers[node.name] = { node, server, attachment, publicIp: server.ipv4Address };
+      servers[node.name] = { node, server, attachment, publicIp: server.ipv4Address, hostPublicKey: pulumi.unsecret(hostKey.apply((k) => k.publicKey)) };
     }
     this.servers = servers;
 

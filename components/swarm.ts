@@ -3,7 +3,11 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import type { StackConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
-import { bootstrapSteps, scriptInput, REMOTE_SHELL, type BootstrapStep } from "../core/bootstrap";
+import {
+  bootstrapSteps, deleteCommand, dialErrorLimitFor, scriptInput, stepTriggers, DIAL_BUDGET_S, REMOTE_SHELL,
+  type BootstrapStep, type TokenName,
+} from "../core/bootstrap";
+import { dockerSshOpts } from "../core/ssh-config";
 import type { ServerHandle } from "./cluster";
 
 export interface SwarmArgs {
@@ -12,18 +16,22 @@ export interface SwarmArgs {
   readonly servers: Readonly<Record<string, ServerHandle>>;
 }
 
-/** SSH retries while a new server boots: sshd moves to the configured port only when cloud-init is done. */
-export const DIAL = { perDialTimeout: 15, dialErrorLimit: 80 } as const;
-
-/** Options the Docker provider passes to ssh (it authenticates through ssh-agent). */
-export const DOCKER_SSH_OPTS = ["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15", "-o", "ConnectTimeout=20"] as const;
+/**
+ * SSH dial settings. A node's first contact retries until cloud-init has moved sshd to the
+ * configured port (which can take as long as the cloud-init wait); later steps only ride out an
+ * sshd restart or a dropped handshake.
+ */
+export const DIAL = {
+  firstContact: { perDialTimeout: 15, dialErrorLimit: dialErrorLimitFor(DIAL_BUDGET_S.firstContact) },
+  later: { perDialTimeout: 15, dialErrorLimit: dialErrorLimitFor(DIAL_BUDGET_S.later) },
+} as const;
 
 /**
  * Bootstraps the Swarm over SSH: waits for each node, `swarm init` on the first
- * manager, joins the others over the private network, applies labels and
+ * manager, joins the others over the private network, applies role, labels and
  * availability, and hands out a Docker provider that talks to a manager. Every
- * step is a script from scripts/bootstrap, idempotent and re-run only when its
- * inputs change.
+ * step is a script from scripts/bootstrap, idempotent; a changed input re-runs it in
+ * place, and only a new server replaces a step (core/bootstrap.ts, stepCommandRule).
  */
 export class Swarm extends pulumi.ComponentResource {
   public readonly dockerProvider: docker.Provider;
@@ -36,17 +44,20 @@ export class Swarm extends pulumi.ComponentResource {
     super("swarm:bootstrap:Swarm", name, {}, opts);
     const { config, topology, servers } = args;
     const privateKey = pulumi.secret(config.ssh.privateKey);
-    const connectionTo = (node: string): command.types.input.remote.ConnectionArgs => ({
+    const connectionTo = (node: string, firstContact: boolean): command.types.input.remote.ConnectionArgs => ({
       host: servers[node].publicIp,
       port: config.ssh.port,
       user: config.ssh.user,
       privateKey,
-      ...DIAL,
+      // cloud-init installs this key before sshd listens on the configured port: any other key is not our server.
+      hostKey: servers[node].hostPublicKey,
+      ...(firstContact ? DIAL.firstContact : DIAL.later),
     });
+    const serverIdOf = (node: string): pulumi.Output<string> => servers[node].server.id;
 
     const steps = bootstrapSteps(config, topology);
     const commands: Record<string, command.remote.Command> = {};
-    const tokens: Partial<Record<"managerToken" | "workerToken", pulumi.Output<string>>> = {};
+    const tokens: Partial<Record<TokenName, pulumi.Output<string>>> = {};
     for (const step of steps) {
       const dependsOn = [
         ...step.after.map((id) => commands[id]),
@@ -54,7 +65,7 @@ export class Swarm extends pulumi.ComponentResource {
         servers[step.node].attachment,
         servers[step.runOn].attachment,
       ];
-      commands[step.id] = this.stepCommand(`${name}-${step.id}`, step, connectionTo, tokens, dependsOn, servers[step.node].server.id);
+      commands[step.id] = this.stepCommand(`${name}-${step.id}`, step, connectionTo(step.runOn, step.firstContact), tokens, dependsOn, serverIdOf);
       if (step.kind === "token") tokens[step.token] = pulumi.secret(commands[step.id].stdout.apply((s) => s.trim()));
     }
     this.commands = commands;
@@ -65,7 +76,7 @@ export class Swarm extends pulumi.ComponentResource {
     const leader = servers[topology.leader.name];
     this.dockerProvider = new docker.Provider(`${name}-docker`, {
       host: pulumi.interpolate`ssh://${config.ssh.user}@${leader.publicIp}:${config.ssh.port}`,
-      sshOpts: [...DOCKER_SSH_OPTS],
+      sshOpts: leader.hostPublicKey.apply((key) => dockerSshOpts(key)),
     }, { parent: this, dependsOn: nodeSteps });
 
     this.registerOutputs({ dockerProvider: this.dockerProvider, managerToken: this.managerToken, workerToken: this.workerToken });
@@ -74,28 +85,40 @@ export class Swarm extends pulumi.ComponentResource {
   private stepCommand(
     resourceName: string,
     step: BootstrapStep,
-    connectionTo: (node: string) => command.types.input.remote.ConnectionArgs,
-    tokens: Partial<Record<"managerToken" | "workerToken", pulumi.Output<string>>>,
+    connection: command.types.input.remote.ConnectionArgs,
+    tokens: Partial<Record<TokenName, pulumi.Output<string>>>,
     dependsOn: pulumi.Resource[],
-    serverId: pulumi.Output<string>,
+    serverIdOf: (node: string) => pulumi.Output<string>,
   ): command.remote.Command {
     const secretNames = Object.keys(step.secretEnv);
+    const serverIdNames = Object.keys(step.serverIdEnv);
+    const deployEnv = pulumi.all(serverIdNames.map((k) => serverIdOf(step.serverIdEnv[k])))
+      .apply((ids) => ({ ...step.env, ...Object.fromEntries(serverIdNames.map((k, i) => [k, ids[i]])) }));
     const stdin: pulumi.Input<string> = secretNames.length === 0
-      ? scriptInput(step.script, step.env)
-      : pulumi.secret(pulumi.all(secretNames.map((k) => tokens[step.secretEnv[k]]!)).apply((values) =>
-        scriptInput(step.script, { ...step.env, ...Object.fromEntries(secretNames.map((k, i) => [k, values[i]])) })));
+      ? deployEnv.apply((env) => scriptInput(step.script, env))
+      : pulumi.secret(pulumi.all([deployEnv, pulumi.all(secretNames.map((k) => tokens[step.secretEnv[k]]!))]).apply(([env, values]) =>
+        scriptInput(step.script, env, Object.fromEntries(secretNames.map((k, i) => [k, values[i]])))));
+    const onDelete = step.onDelete;
+    const deleteText = onDelete
+      ? pulumi.all(Object.values(onDelete.serverIdEnv).map(serverIdOf)).apply((ids) => {
+        const byNode = new Map(Object.values(onDelete.serverIdEnv).map((n, i) => [n, ids[i]]));
+        return deleteCommand(onDelete, (n) => byNode.get(n)!);
+      })
+      : undefined;
     return new command.remote.Command(resourceName, {
-      connection: connectionTo(step.runOn),
+      connection,
       create: REMOTE_SHELL,
-      // With an update command, a changed input re-runs the idempotent script in place;
-      // without one the provider would replace the resource and run its delete (drain) first.
+      // Without `update` the provider would re-run `create`, the same command: set it anyway so the
+      // intent reads in the state. A changed input is an update, never a replacement.
       update: REMOTE_SHELL,
       stdin,
-      ...(step.onDelete ? { delete: `${REMOTE_SHELL} <<'SWARM_PLATFORM_EOF'\n${scriptInput(step.onDelete.script, step.onDelete.env)}\nSWARM_PLATFORM_EOF` } : {}),
-      // A replaced server (new id) must be waited for and joined again.
-      triggers: [serverId, ...step.triggers],
+      ...(deleteText ? { delete: deleteText } : {}),
+      // Identity only: a difference here replaces the command and runs the old one's delete.
+      triggers: stepTriggers(step, serverIdOf),
       // Token steps print the token on stdout: keep it out of the logs and encrypted in state.
       logging: step.capturesSecret ? "stderr" : "stdoutAndStderr",
+      // sshd refuses env requests outside AcceptEnv; the provider would only warn on each update.
+      addPreviousOutputInEnv: false,
     }, {
       parent: this,
       dependsOn,

@@ -7,12 +7,18 @@
  *
  * The local daemons are not cloud-init provisioned, so the node environment carries
  * SKIP_CLOUD_INIT_WAIT=1 (wait-ready.sh would otherwise wait for this machine's own
- * cloud-init); the scripts' inputs are unchanged.
+ * cloud-init); the scripts' inputs are unchanged. There are no Hetzner servers either: a
+ * step's server-id variables get `localServerId(node)`.
  */
 import { bootstrapSteps, scriptInput, type BootstrapStep, type TokenName } from "../core/bootstrap";
 import type { CoreConfig } from "../stacks/config";
 import type { Topology } from "../core/topology";
 import type { LocalSwarm, RunResult } from "./support/local-swarm";
+
+/** The stand-in for a node's Hetzner server id (the SERVER_ID the scripts label and select by). */
+export function localServerId(node: string): string {
+  return `local-${node}`;
+}
 
 export interface BootstrapRun {
   readonly step: BootstrapStep;
@@ -49,13 +55,15 @@ export async function runBootstrap(
         }),
       );
       const env: Record<string, string> = { ...step.env };
+      for (const [name, node] of Object.entries(step.serverIdEnv)) env[name] = localServerId(node);
+      const secrets: Record<string, string> = {};
       for (const [name, source] of Object.entries(step.secretEnv)) {
         const value = captured.get(source);
         if (!value) throw new Error(`bootstrap step ${step.id} needs ${source}, which no step captured`);
-        env[name] = value;
+        secrets[name] = value;
       }
       const result = await swarm.exec(step.runOn, ["bash", "-s"], { SKIP_CLOUD_INIT_WAIT: "1" }, {
-        input: scriptInput(step.script, env),
+        input: scriptInput(step.script, env, secrets),
         timeoutMs: 300_000,
       });
       runs.push({ step, result });

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { after, test, type TestContext } from "node:test";
 import { startLocalSwarm, type LocalSwarm, type LocalSwarmNode, type RunResult } from "../e2e/support/local-swarm";
+import { scriptInput } from "../core/bootstrap";
 
 const SCRIPTS = path.resolve(__dirname, "../scripts/bootstrap");
 const DEFAULT_ADDR_POOL = "10.214.0.0/16";
@@ -29,6 +30,33 @@ const TOPOLOGY: NodeConfig[] = [
 ];
 const FIRST_MANAGER = "t-mgr-01";
 const WORKER = "t-app-01";
+const SERVER_ID_LABEL = "swarm-platform.server-id";
+
+/** The stand-in for each node's Hetzner server id. */
+function serverId(name: string): string {
+  return `srv-${name}`;
+}
+
+/** Every process whose argv or environment holds one of the secrets, and whether a curl to /swarm/join was seen. */
+interface ProcScan {
+  leaks: string[];
+  sawApiJoin: boolean;
+}
+
+function scanProcesses(secrets: readonly string[], scan: ProcScan): void {
+  for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
+    for (const file of ["cmdline", "environ"]) {
+      let text: string;
+      try {
+        text = fs.readFileSync(`/proc/${pid}/${file}`, "latin1");
+      } catch {
+        continue;
+      }
+      if (file === "cmdline" && text.startsWith("curl\0") && text.includes("/swarm/join")) scan.sawApiJoin = true;
+      if (secrets.some((secret) => text.includes(secret))) scan.leaks.push(`${pid} ${file}: ${text.replace(/\0/g, " ").slice(0, 120)}`);
+    }
+  }
+}
 
 function missingPrerequisite(): string | null {
   if (process.platform !== "linux") return "needs Linux network namespaces";
@@ -65,7 +93,7 @@ after(async () => {
   await swarm?.stop();
 });
 
-void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 240_000 }, async (t: TestContext) => {
+void test("bootstrap scripts build, keep, change and shrink a real Swarm", { timeout: 420_000 }, async (t: TestContext) => {
   const missing = missingPrerequisite();
   if (missing) {
     if (process.env.CI === "true") assert.fail(`CI=true but the real-Swarm test cannot run: ${missing}`);
@@ -110,6 +138,44 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
     return new Map(inspected.map((entry) => [entry.Description.Hostname, entry]));
   };
 
+  const procScan: ProcScan = { leaks: [], sawApiJoin: false };
+  /**
+   * swarm-join.sh exactly as the program sends it: the token a plain shell variable in the script
+   * text on `bash -s`'s stdin. Meanwhile every process's argv and environment is searched for it.
+   */
+  const join = async (name: string, role: string, token: string, expectedCode = 0): Promise<RunResult> => {
+    const env = { NODE_NAME: name, PRIVATE_IP: node(name).ip, ROLE: role, MANAGER_ADDR: node(FIRST_MANAGER).ip, JOIN_TIMEOUT_S: "60" };
+    const scanner = setInterval(() => scanProcesses([token, ...tokens], procScan), 5);
+    try {
+      const result = await local.exec(name, ["bash", "-s"], { SKIP_CLOUD_INIT_WAIT: "1" }, {
+        input: scriptInput("swarm-join", env, { JOIN_TOKEN: token }),
+        timeoutMs: 120_000,
+      });
+      assert.equal(result.code, expectedCode, `swarm-join.sh on ${name}: ${describeRun(result)}`);
+      for (const known of [token, ...tokens]) {
+        assert.ok(!result.stdout.includes(known) && !result.stderr.includes(known), `swarm-join.sh on ${name} printed a join token`);
+      }
+      return result;
+    } finally {
+      clearInterval(scanner);
+    }
+  };
+  const configure = (entry: NodeConfig, env: Record<string, string> = {}): Promise<RunResult> =>
+    script(FIRST_MANAGER, "node-config.sh", {
+      NODE_NAME: entry.name,
+      SERVER_ID: serverId(entry.name),
+      NODE_ROLE: entry.role,
+      NODE_LABELS: labelEnv(entry),
+      NODE_AVAILABILITY: entry.availability,
+      NODE_READY_TIMEOUT_S: "60",
+      ...env,
+    });
+  /** Node events since a moment, as `docker events` reports them (availability and role changes carry .old/.new). */
+  const nodeEvents = async (since: string): Promise<{ Action: string; Actor: { Attributes: Record<string, string> } }[]> => {
+    const out = await docker(["events", "--since", since, "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", "type=node", "--format", "{{json .}}"]);
+    return out.trim().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } });
+  };
+
   /** The whole bootstrap, in the order the Pulumi program runs it. */
   const bootstrap = async (): Promise<Map<string, RunResult[]>> => {
     const outputs = new Map<string, RunResult[]>(TOPOLOGY.map(({ name }) => [name, []]));
@@ -136,28 +202,10 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
       if (!tokens.includes(joinTokens[role])) tokens.push(joinTokens[role]);
     }
     for (const { name, role } of TOPOLOGY.filter((entry) => entry.name !== FIRST_MANAGER)) {
-      record(
-        name,
-        await script(name, "swarm-join.sh", {
-          NODE_NAME: name,
-          PRIVATE_IP: node(name).ip,
-          ROLE: role,
-          JOIN_TOKEN: joinTokens[role] ?? "",
-          MANAGER_ADDR: node(FIRST_MANAGER).ip,
-          JOIN_TIMEOUT_S: "60",
-        }),
-      );
+      record(name, await join(name, role, joinTokens[role] ?? ""));
     }
     for (const entry of TOPOLOGY) {
-      record(
-        entry.name,
-        await script(FIRST_MANAGER, "node-config.sh", {
-          NODE_NAME: entry.name,
-          NODE_LABELS: labelEnv(entry),
-          NODE_AVAILABILITY: entry.availability,
-          NODE_READY_TIMEOUT_S: "60",
-        }),
-      );
+      record(entry.name, await configure(entry));
     }
     return outputs;
   };
@@ -214,7 +262,7 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
       const state = converged.get(entry.name);
       assert.ok(state, `${entry.name} is inspected`);
       assert.equal(state.Spec.Role, entry.role, `${entry.name} role`);
-      assert.deepEqual(state.Spec.Labels, entry.labels, `${entry.name} labels`);
+      assert.deepEqual(state.Spec.Labels, { ...entry.labels, [SERVER_ID_LABEL]: serverId(entry.name) }, `${entry.name} labels`);
       assert.equal(state.Spec.Availability, entry.availability, `${entry.name} availability`);
       assert.equal(state.Status.State, "ready", `${entry.name} state`);
       assert.equal(state.Status.Addr, node(entry.name).ip, `${entry.name} address`);
@@ -229,6 +277,12 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
     assert.match(ingress[0]?.IPAM.Config[0]?.Subnet ?? "", /^10\.214\./, "ingress subnet from DEFAULT_ADDR_POOL");
   });
 
+  await step("c2. the join token was in no process's argv or environment during the joins (Engine API join)", () => {
+    assert.ok(procScan.sawApiJoin, "the scan saw curl POST /swarm/join, so it ran while the joins did");
+    assert.deepEqual(procScan.leaks, []);
+    return Promise.resolve();
+  });
+
   await step("d. second run changes nothing and says so", async () => {
     const started = process.hrtime.bigint();
     const outputs = await bootstrap();
@@ -241,6 +295,7 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
       assert.match(messages(name), /already ready/, `${name}: wait-ready.sh`);
       assert.match(messages(name), /labels unchanged/, `${name}: node-config.sh labels`);
       assert.match(messages(name), /availability unchanged/, `${name}: node-config.sh availability`);
+      assert.match(messages(name), /role unchanged/, `${name}: node-config.sh role`);
       assert.match(messages(name), /nothing to update/, `${name}: node-config.sh`);
     }
     assert.match(messages(FIRST_MANAGER), /already a manager of swarm/, "swarm-init.sh");
@@ -261,28 +316,84 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
   await step("e. a label dropped from the configuration is removed from the node", async () => {
     const worker = config(WORKER);
     const trimmed: NodeConfig = { ...worker, labels: { type: "service" } };
-    const env = {
-      NODE_NAME: WORKER,
-      NODE_LABELS: labelEnv(trimmed),
-      NODE_AVAILABILITY: trimmed.availability,
-    };
-    const changed = await script(FIRST_MANAGER, "node-config.sh", env);
+    const since = String(Math.floor(Date.now() / 1000));
+    const changed = await configure(trimmed);
     assert.match(changed.stderr, /labels to change: -zone\n/);
-    assert.deepEqual((await nodeStates()).get(WORKER)?.Spec.Labels, { type: "service" });
-    const again = await script(FIRST_MANAGER, "node-config.sh", env);
-    assert.match(again.stderr, /labels unchanged \(type=service\)/);
+    assert.deepEqual((await nodeStates()).get(WORKER)?.Spec.Labels, { type: "service", [SERVER_ID_LABEL]: serverId(WORKER) });
+    const again = await configure(trimmed);
+    assert.match(again.stderr, /labels unchanged \(swarm-platform\.server-id=srv-t-app-01,type=service\)/);
 
-    const none = { ...env, NODE_LABELS: "" };
-    const cleared = await script(FIRST_MANAGER, "node-config.sh", none);
+    const cleared = await configure(trimmed, { NODE_LABELS: "" });
     assert.match(cleared.stderr, /labels to change: -type\n/);
-    assert.deepEqual((await nodeStates()).get(WORKER)?.Spec.Labels, {});
-    const stillNone = await script(FIRST_MANAGER, "node-config.sh", none);
-    assert.match(stillNone.stderr, /labels unchanged \(none\)/);
+    assert.deepEqual((await nodeStates()).get(WORKER)?.Spec.Labels, { [SERVER_ID_LABEL]: serverId(WORKER) });
+    const stillNone = await configure(trimmed, { NODE_LABELS: "" });
+    assert.match(stillNone.stderr, /labels unchanged \(swarm-platform\.server-id=srv-t-app-01\)/);
+
+    // The label changes never drained or demoted the node, not even for a moment.
+    const events = await nodeEvents(since);
+    assert.ok(events.length >= 2, `docker events saw the label updates (${events.length})`);
+    assert.deepEqual(events.filter((e) => e.Actor.Attributes["availability.new"] !== undefined || e.Actor.Attributes["role.new"] !== undefined), []);
+    const state = (await nodeStates()).get(WORKER);
+    assert.deepEqual([state?.Spec.Availability, state?.Spec.Role, state?.Status.State], ["active", "worker", "ready"]);
+    await configure(config(WORKER));
+  });
+
+  await step("e2. an availability change is applied in place, and back", async () => {
+    const worker = config(WORKER);
+    const paused = await configure({ ...worker, availability: "pause" });
+    assert.match(paused.stderr, /availability to change: active -> pause\n/);
+    assert.equal((await nodeStates()).get(WORKER)?.Spec.Availability, "pause");
+    const active = await configure(worker);
+    assert.match(active.stderr, /availability to change: pause -> active\n/);
+    assert.match((await configure(worker)).stderr, /nothing to update/);
+    assert.equal((await nodeStates()).get(WORKER)?.Spec.Availability, "active");
+  });
+
+  await step("e3. a role change promotes and demotes through node-config.sh; the join re-run accepts it", async () => {
+    const worker = config(WORKER);
+    const since = String(Math.floor(Date.now() / 1000));
+    const promoted = await configure({ ...worker, role: "manager" });
+    assert.match(promoted.stderr, /role to change: worker -> manager \(promote\)\n/);
+    assert.match(promoted.stderr, /role is now manager\n/);
+    let state = (await nodeStates()).get(WORKER);
+    assert.deepEqual([state?.Spec.Role, state?.ManagerStatus?.Addr, state?.Spec.Availability], ["manager", `${node(WORKER).ip}:2377`, "active"]);
+    assert.match((await configure({ ...worker, role: "manager" })).stderr, /role unchanged \(manager\)/);
+    // The program re-runs the join in place with the new role's token: no leave, no error.
+    const rejoined = await join(WORKER, "manager", tokens[0] ?? "");
+    assert.match(rejoined.stderr, /already in the swarm as manager/);
+
+    const demoted = await configure(worker);
+    assert.match(demoted.stderr, /role to change: manager -> worker \(demote\)\n/);
+    state = (await nodeStates()).get(WORKER);
+    assert.deepEqual([state?.Spec.Role, state?.ManagerStatus, state?.Spec.Availability, state?.Status.State], ["worker", undefined, "active", "ready"]);
+    const back = await join(WORKER, "worker", tokens[1] ?? "");
+    assert.match(back.stderr, /already in the swarm as worker/);
+    const drains = (await nodeEvents(since)).filter((e) => e.Actor.Attributes["availability.new"] !== undefined);
+    assert.deepEqual(drains, [], "promote and demote never touched availability");
+    assert.deepEqual(procScan.leaks, [], "the re-runs leaked no token either");
+  });
+
+  await step("e4. a changed address pool is refused by swarm-init.sh on the running swarm", async () => {
+    const refused = await script(FIRST_MANAGER, "swarm-init.sh", { NODE_NAME: FIRST_MANAGER, PRIVATE_IP: node(FIRST_MANAGER).ip, DEFAULT_ADDR_POOL: "10.215.0.0/16" }, 1);
+    assert.match(refused.stderr, /^t-mgr-01: error: swarm \S+ was created with default address pool '10\.214\.0\.0\/16', DEFAULT_ADDR_POOL asks for '10\.215\.0\.0\/16': the pool is fixed at 'docker swarm init' and cannot change; set it back to '10\.214\.0\.0\/16' \(setting swarmAddrPool\) or rebuild the swarm$/m);
+    const same = await script(FIRST_MANAGER, "swarm-init.sh", { NODE_NAME: FIRST_MANAGER, PRIVATE_IP: node(FIRST_MANAGER).ip, DEFAULT_ADDR_POOL });
+    assert.match(same.stderr, /with address pools 10\.214\.0\.0\/16, nothing to do/);
+  });
+
+  await step("e5. node-remove.sh leaves a node of another server alone (a replacement of the same hostname)", async () => {
+    const before = (await nodeStates()).get(WORKER);
+    for (const stepName of ["prepare", "remove"]) {
+      const result = await script(FIRST_MANAGER, "node-remove.sh", { NODE_NAME: WORKER, SERVER_ID: "srv-old-server", REMOVE_STEP: stepName, DOWN_TIMEOUT_S: "5" });
+      assert.match(result.stderr, /leaving node \S+ alone: it belongs to server srv-t-app-01, not srv-old-server\n/);
+      assert.match(result.stderr, /no node with hostname t-app-01 of server srv-old-server in the swarm, nothing to do/);
+    }
+    const after = (await nodeStates()).get(WORKER);
+    assert.deepEqual({ Spec: after?.Spec, Index: after?.Version.Index }, { Spec: before?.Spec, Index: before?.Version.Index });
   });
 
   await step("f. the worker is drained, leaves and is removed; again is a no-op", async () => {
     const remove = (stepName: string): Promise<RunResult> =>
-      script(FIRST_MANAGER, "node-remove.sh", { NODE_NAME: WORKER, REMOVE_STEP: stepName, DOWN_TIMEOUT_S: "30" });
+      script(FIRST_MANAGER, "node-remove.sh", { NODE_NAME: WORKER, SERVER_ID: serverId(WORKER), REMOVE_STEP: stepName, DOWN_TIMEOUT_S: "30" });
     const prepared = await remove("prepare");
     assert.match(prepared.stderr, /drained/);
     const left = await script(WORKER, "swarm-leave.sh", { NODE_NAME: WORKER });
@@ -294,7 +405,7 @@ void test("bootstrap scripts build, keep and shrink a real Swarm", { timeout: 24
 
     for (const stepName of ["prepare", "remove", "all"]) {
       const result = await remove(stepName);
-      assert.match(result.stderr, /no node with hostname t-app-01 in the swarm, nothing to do/);
+      assert.match(result.stderr, /no node with hostname t-app-01 of server srv-t-app-01 in the swarm, nothing to do/);
     }
     const leftAgain = await script(WORKER, "swarm-leave.sh", { NODE_NAME: WORKER });
     assert.match(leftAgain.stderr, /not in a swarm, nothing to do/);

@@ -26,7 +26,7 @@ const REQUIRED: Record<string, Record<string, string>> = {
     JOIN_TOKEN: TOKEN,
     MANAGER_ADDR: "10.0.1.11",
   },
-  "node-config.sh": { NODE_NAME: "n1", NODE_LABELS: "", NODE_AVAILABILITY: "active" },
+  "node-config.sh": { NODE_NAME: "n1", SERVER_ID: "4711", NODE_ROLE: "worker", NODE_LABELS: "", NODE_AVAILABILITY: "active" },
   "node-remove.sh": { NODE_NAME: "n1" },
   "swarm-leave.sh": { NODE_NAME: "n1" },
 };
@@ -49,6 +49,10 @@ const INVALID: [script: string, variable: string, value: string][] = [
   ["node-config.sh", "NODE_LABELS", "=a"],
   ["node-config.sh", "NODE_LABELS", "zone=a,zone=b"],
   ["node-config.sh", "NODE_READY_TIMEOUT_S", "-1"],
+  ["node-config.sh", "NODE_ROLE", "leader"],
+  ["node-config.sh", "SERVER_ID", "47 11"],
+  ["node-config.sh", "NODE_LABELS", "swarm-platform.server-id=1"],
+  ["node-remove.sh", "SERVER_ID", "4711;rm"],
   ["node-remove.sh", "REMOVE_STEP", "everything"],
   ["node-remove.sh", "DRAIN_TIMEOUT_S", "1m"],
   ["node-remove.sh", "DOWN_TIMEOUT_S", "0"],
@@ -146,6 +150,15 @@ void test("a malformed JOIN_TOKEN is refused without being printed", () => {
   assert.equal(result.code, 1);
   assert.match(result.stderr, /JOIN_TOKEN does not look like a swarm join token/);
   assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), "the token value is not printed");
+});
+
+void test("swarm-join.sh refuses a DOCKER_HOST that is no unix socket: the join goes to the local Engine API", () => {
+  const result = spawnSync("bash", [path.join(SCRIPTS, "swarm-join.sh")], {
+    env: { PATH, ...REQUIRED["swarm-join.sh"], DOCKER_HOST: "tcp://10.0.1.11:2375" },
+    encoding: "utf8",
+  });
+  assert.equal(result.status, 1);
+  assert.match(result.stderr, /^n1: error: DOCKER_HOST must be a unix socket \(unix:\/\/PATH\): the join goes to the local Docker Engine API, got 'tcp:\/\/10\.0\.1\.11:2375'$/m);
 });
 
 void test("wait-ready.sh gives up after READY_TIMEOUT_S naming the node and the daemon", () => {

@@ -1,7 +1,7 @@
 import { test, describe, before } from "node:test";
 import assert from "node:assert/strict";
 import { parse } from "yaml";
-import { runProgram, type ProgramRun, SecretValue } from "../tools/mock-runtime";
+import { runProgram, reveal, type ProgramRun, SecretValue } from "../tools/mock-runtime";
 import { stackFileConfig } from "./support/config";
 import { publicKeyFromPrivate } from "../lib/ssh";
 import { TEST_PRIVATE_KEY } from "./support/config";
@@ -97,7 +97,7 @@ for (const stack of ["test", "prod"] as const) {
           rebuildProtection: prod,
           labels: { ...labels, pool, role },
         }, name);
-        assert.equal((parse(userData as string) as { hostname: string }).hostname, name);
+        assert.equal((parse(reveal(userData) as string) as { hostname: string }).hostname, name);
         assert.deepEqual(s.options.ignoreChanges, ["userData", "image", "sshKeys"]);
         assert.equal(s.options.protect, prod);
       }
@@ -130,9 +130,9 @@ for (const stack of ["test", "prod"] as const) {
         floatingIpId: Number(fip.id),
         serverId: Number(edge.id),
       });
-      assert.match(edge.inputs.userData as string, /address 203\.0\.113\.10/);
+      assert.match(reveal(edge.inputs.userData) as string, /address 203\.0\.113\.10/);
       for (const s of run.byType("hcloud:index/server:Server").filter((x) => x !== edge)) {
-        assert.doesNotMatch(s.inputs.userData as string, /60-floating-ip/);
+        assert.doesNotMatch(reveal(s.inputs.userData) as string, /60-floating-ip/);
       }
       assert.equal(run.outputs.floatingIp, FLOATING);
     });

@@ -10,14 +10,18 @@
 #   REMOVE_STEP=all      both, in order (the node then goes Down when it leaves or is deleted)
 #
 # Environment:
-#   NODE_NAME        required  hostname of the node as 'docker node ls' shows it; every node entry
-#                              with that hostname is removed (a replaced server leaves a Down twin)
+#   NODE_NAME        required  hostname of the node as 'docker node ls' shows it
+#   SERVER_ID        optional  id of the server whose node entry is removed: only the entries with
+#                              hostname NODE_NAME whose label swarm-platform.server-id is SERVER_ID, or,
+#                              when none has it, those without that label (node-config.sh never ran
+#                              for them). A newer server of the same hostname carries another id and
+#                              is never touched. Unset: every entry with hostname NODE_NAME
 #   REMOVE_STEP      optional  prepare | remove | all (default all)
 #   DRAIN_TIMEOUT_S  optional  seconds to wait for the node's tasks to stop (default 300)
 #   DOWN_TIMEOUT_S   optional  seconds to wait for the node to be Down before forcing (default 120)
 #   DOCKER_HOST      optional  passed through to the docker CLI
 #
-# No node with that hostname: nothing to do, exit 0. Progress goes to stderr; stdout stays empty.
+# No such node: nothing to do, exit 0. Progress goes to stderr; stdout stays empty.
 set -euo pipefail
 
 # Named here: over SSH the script arrives on stdin ('bash -s') and $0 is only 'bash'.
@@ -33,6 +37,8 @@ log() {
 }
 
 [ -n "${NODE_NAME:-}" ] || die "NODE_NAME is required (the node's hostname in 'docker node ls')"
+SERVER_ID=${SERVER_ID:-}
+[[ $SERVER_ID =~ ^[0-9A-Za-z._-]*$ ]] || die "SERVER_ID must be a server id (letters, digits, '.', '_', '-'), got '$SERVER_ID'"
 REMOVE_STEP=${REMOVE_STEP:-all}
 case $REMOVE_STEP in
   prepare | remove | all) ;;
@@ -52,9 +58,26 @@ if [ "$state" != active ] || [ "$is_manager" != true ]; then
   die "node-remove.sh must run on an active swarm manager (this daemon's swarm state is '$state', manager: $is_manager)"
 fi
 
-node_ids=$(docker node ls --format '{{.ID}} {{.Hostname}}' | awk -v host="$NODE_NAME" '$2 == host { print $1 }')
+server_id_label=swarm-platform.server-id
+by_name=$(docker node ls --format '{{.ID}} {{.Hostname}}' | awk -v host="$NODE_NAME" '$2 == host { print $1 }')
+node_ids=$by_name
+if [ -n "$SERVER_ID" ] && [ -n "$by_name" ]; then
+  owned=""
+  unowned=""
+  while read -r id; do
+    owner=$(docker node inspect --format "{{index .Spec.Labels \"$server_id_label\"}}" "$id")
+    if [ "$owner" = "$SERVER_ID" ]; then
+      owned+="$id "
+    elif [ -z "$owner" ]; then
+      unowned+="$id "
+    else
+      log "leaving node $id alone: it belongs to server $owner, not $SERVER_ID"
+    fi
+  done <<<"$by_name"
+  node_ids=${owned:-$unowned}
+fi
 if [ -z "$node_ids" ]; then
-  log "no node with hostname $NODE_NAME in the swarm, nothing to do"
+  log "no node with hostname $NODE_NAME${SERVER_ID:+ of server $SERVER_ID} in the swarm, nothing to do"
   exit 0
 fi
 

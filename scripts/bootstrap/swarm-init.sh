@@ -7,12 +7,13 @@
 #   PRIVATE_IP         required  the node's private IPv4 address: advertise, listen (:2377) and
 #                                data-path address
 #   DEFAULT_ADDR_POOL  optional  comma-separated CIDRs for overlay network subnets
-#                                (docker's default is 10.0.0.0/8); applied only at creation
+#                                (docker's default is 10.0.0.0/8); fixed when the swarm is created
 #   DEFAULT_ADDR_POOL_MASK_LEN  optional  subnet size carved from the pools (docker's default 24)
 #   DOCKER_HOST        optional  passed through to the docker CLI
 #
-# Already an active manager: changes nothing and exits 0. Active but a worker, or
-# advertising another address: fails, because fixing that means rebuilding the node.
+# Already an active manager: changes nothing and exits 0. Active but a worker, advertising
+# another address, or created with other address pools than DEFAULT_ADDR_POOL asks for: fails,
+# because Swarm cannot change them after 'swarm init' (fixing that means rebuilding the swarm).
 # The output of 'docker swarm init' carries a join token and is never printed.
 # Progress goes to stderr; stdout stays empty.
 set -euo pipefail
@@ -42,6 +43,7 @@ is_ipv4() {
 is_ipv4 "$PRIVATE_IP" || die "PRIVATE_IP must be an IPv4 address, got '$PRIVATE_IP'"
 
 pool_args=()
+asked_pools=()
 if [ -n "${DEFAULT_ADDR_POOL:-}" ]; then
   IFS=',' read -r -a pools <<<"$DEFAULT_ADDR_POOL"
   for pool in "${pools[@]}"; do
@@ -51,6 +53,7 @@ if [ -n "${DEFAULT_ADDR_POOL:-}" ]; then
       die "DEFAULT_ADDR_POOL must be comma-separated IPv4 CIDRs, got '$pool'"
     fi
     pool_args+=(--default-addr-pool "$pool")
+    asked_pools+=("$pool")
   done
 fi
 if [ -n "${DEFAULT_ADDR_POOL_MASK_LEN:-}" ]; then
@@ -72,7 +75,18 @@ case $state in
       die "node $NODE_NAME is already in a swarm as a worker; the first manager must be a manager (leave the swarm or promote it)"
     [ "$node_addr" = "$PRIVATE_IP" ] ||
       die "node $NODE_NAME is already a manager but advertises $node_addr, not PRIVATE_IP=$PRIVATE_IP"
-    log "already a manager of swarm $cluster_id advertising $node_addr, nothing to do"
+    if [ "${#asked_pools[@]}" -gt 0 ]; then
+      pools_now=$(docker info --format '{{range .Swarm.Cluster.DefaultAddrPool}}{{.}},{{end}}')
+      pools_now=${pools_now%,}
+      mask_now=$(docker info --format '{{.Swarm.Cluster.SubnetSize}}')
+      pools_asked=$(IFS=,; printf '%s' "${asked_pools[*]}")
+      [ "$pools_now" = "$pools_asked" ] ||
+        die "swarm $cluster_id was created with default address pool '$pools_now', DEFAULT_ADDR_POOL asks for '$pools_asked': the pool is fixed at 'docker swarm init' and cannot change; set it back to '$pools_now' (setting swarmAddrPool) or rebuild the swarm"
+      if [ -n "${DEFAULT_ADDR_POOL_MASK_LEN:-}" ] && [ "$mask_now" != "$DEFAULT_ADDR_POOL_MASK_LEN" ]; then
+        die "swarm $cluster_id carves /$mask_now subnets, DEFAULT_ADDR_POOL_MASK_LEN asks for /$DEFAULT_ADDR_POOL_MASK_LEN: fixed at 'docker swarm init'; set it back to $mask_now or rebuild the swarm"
+      fi
+    fi
+    log "already a manager of swarm $cluster_id advertising $node_addr${pools_now:+ with address pools $pools_now}, nothing to do"
     exit 0
     ;;
   inactive) ;;

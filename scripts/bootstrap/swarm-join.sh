@@ -7,19 +7,25 @@
 #   PRIVATE_IP      required  the node's private IPv4 address: advertise, listen (:2377) and
 #                             data-path address
 #   ROLE            required  manager | worker (which token JOIN_TOKEN is)
-#   JOIN_TOKEN      required  the join token for ROLE; secret, never printed
+#   JOIN_TOKEN      required  the join token for ROLE; secret, never printed. Best a plain shell
+#                             variable set before the script (see scriptInput): the script un-exports
+#                             it either way, so no child process inherits it, and sends it to the
+#                             Docker Engine API on curl's stdin, so it is in no process's argv
 #   MANAGER_ADDR    required  address of a manager already in the swarm (port 2377 is appended)
 #   JOIN_TIMEOUT_S  optional  seconds to keep trying (default 300)
-#   DOCKER_HOST     optional  passed through to the docker CLI
+#   DOCKER_HOST     optional  passed through to the docker CLI; the join itself goes to the Engine
+#                             API on the daemon's unix socket (unix://PATH, default /var/run/docker.sock)
 #
-# Already active in a swarm: nothing is changed and the script exits 0 once it has
-# checked what a non-manager node can check about its swarm:
+# Needs curl (core/cloudinit.ts installs it). Already active in a swarm: nothing is changed
+# and the script exits 0 once it has checked what a non-manager node can check about its swarm:
 #   - it advertises PRIVATE_IP,
 #   - MANAGER_ADDR:2377 is one of the managers it knows (when MANAGER_ADDR is an IPv4 address),
-#   - its role is ROLE. A mismatch fails: roles are changed from a manager with
-#     'docker node promote|demote', never by leaving and rejoining behind the operator's back.
+#   - its role: ROLE only chooses the token of the first join. A node in another role is left
+#     as it is and reported; node-config.sh promotes or demotes it from a manager, never by
+#     leaving and rejoining.
 # Progress goes to stderr; stdout stays empty.
 set -euo pipefail
+export -n JOIN_TOKEN
 
 # Named here: over SSH the script arrives on stdin ('bash -s') and $0 is only 'bash'.
 script=swarm-join.sh
@@ -61,6 +67,32 @@ JOIN_TIMEOUT_S=${JOIN_TIMEOUT_S:-300}
 
 manager_endpoint="$MANAGER_ADDR:2377"
 
+docker_host=${DOCKER_HOST:-unix:///var/run/docker.sock}
+[[ $docker_host == unix://* ]] ||
+  die "DOCKER_HOST must be a unix socket (unix://PATH): the join goes to the local Docker Engine API, got '$docker_host'"
+docker_socket=${docker_host#unix://}
+command -v curl >/dev/null 2>&1 || die "curl is required on node $NODE_NAME (the join goes through the Docker Engine API)"
+
+# POST /swarm/join with the token in the body, fed on stdin by the printf builtin: the token
+# reaches no argv (ps, /proc/PID/cmdline) and no environment. Prints the daemon's error, if any.
+api_join() {
+  local body response code
+  body=$(printf '{"ListenAddr":"%s:2377","AdvertiseAddr":"%s","DataPathAddr":"%s","RemoteAddrs":["%s"],"JoinToken":"%s"}' \
+    "$PRIVATE_IP" "$PRIVATE_IP" "$PRIVATE_IP" "$manager_endpoint" "$JOIN_TOKEN")
+  response=$(printf '%s' "$body" | curl --silent --show-error --max-time 90 --unix-socket "$docker_socket" \
+    --request POST --header 'Content-Type: application/json' --data-binary @- \
+    --write-out '\n%{http_code}' http://localhost/swarm/join 2>&1) || {
+    printf '%s' "$response"
+    return 1
+  }
+  code=${response##*$'\n'}
+  [ "$code" = 200 ] && return 0
+  response=${response%$'\n'*}
+  if [[ $response =~ \"message\":\"(.*)\"\} ]]; then response=${BASH_REMATCH[1]}; fi
+  printf 'HTTP %s: %s' "$code" "$response"
+  return 1
+}
+
 redact() {
   local text=$1
   printf '%s' "${text//"$JOIN_TOKEN"/<redacted>}"
@@ -78,10 +110,10 @@ check_membership() {
     die "node $NODE_NAME is in a swarm whose managers are [${managers% }], which does not include MANAGER_ADDR $manager_endpoint"
   fi
   if [ "$ROLE" = manager ] && [ "$is_manager" != true ]; then
-    die "node $NODE_NAME is in the swarm as a worker but ROLE=manager; promote it from a manager ('docker node promote $NODE_NAME')"
+    log "in the swarm as a worker, ROLE=manager: node-config.sh on a manager promotes it"
   fi
   if [ "$ROLE" = worker ] && [ "$is_manager" = true ]; then
-    die "node $NODE_NAME is in the swarm as a manager but ROLE=worker; demote it from another manager ('docker node demote $NODE_NAME')"
+    log "in the swarm as a manager, ROLE=worker: node-config.sh on a manager demotes it"
   fi
 }
 
@@ -105,12 +137,7 @@ while :; do
     inactive)
       attempt=$((attempt + 1))
       log "joining the swarm at $manager_endpoint as $ROLE (attempt $attempt)"
-      if err=$(docker swarm join \
-        --token "$JOIN_TOKEN" \
-        --advertise-addr "$PRIVATE_IP" \
-        --data-path-addr "$PRIVATE_IP" \
-        --listen-addr "$PRIVATE_IP:2377" \
-        "$manager_endpoint" 2>&1); then
+      if err=$(api_join); then
         joined_now=true
         continue
       fi
@@ -154,5 +181,7 @@ check_membership
 if [ "$joined_now" = true ]; then
   log "joined the swarm at $manager_endpoint as $ROLE, advertising $PRIVATE_IP"
 else
-  log "already in the swarm as $ROLE advertising $PRIVATE_IP (managers known: $(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')), nothing to do"
+  current_role=worker
+  if [ "$(docker info --format '{{.Swarm.ControlAvailable}}')" = true ]; then current_role=manager; fi
+  log "already in the swarm as $current_role advertising $PRIVATE_IP (managers known: $(docker info --format '{{range .Swarm.RemoteManagers}}{{.Addr}} {{end}}')), nothing to do"
 fi
