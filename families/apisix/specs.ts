@@ -184,7 +184,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       interval: "10s",
       timeout: "5s",
       retries: 3,
-      startPeriod: "60s",
+      startPeriod: "1m",
     },
     stopGracePeriod: "30s",
     update: ONE_PER_NODE_UPDATE,
