@@ -102,7 +102,7 @@ function policy(u: UpdatePolicy): docker.types.input.ServiceUpdateConfig {
   };
 }
 
-function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): docker.types.input.ServiceTaskSpecContainerSpecMount {
+export function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): docker.types.input.ServiceTaskSpecContainerSpecMount {
   switch (m.type) {
     case "tmpfs":
       if (m.tmpfsMode !== undefined && (m.tmpfsMode < 0 || m.tmpfsMode > MAX_TMPFS_MODE)) {
