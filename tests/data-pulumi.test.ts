@@ -34,6 +34,8 @@ const STATEFUL_UPDATE = { parallelism: 1, delay: "10s", failureAction: "rollback
 const STATEFUL_ROLLBACK = { ...STATEFUL_UPDATE, failureAction: "pause" };
 const STATELESS_UPDATE = { parallelism: 1, delay: "5s", failureAction: "rollback", monitor: "20s", maxFailureRatio: "0", order: "start-first" };
 const RESTART = { condition: "any", delay: "5s", maxAttempts: 0, window: "2m" };
+/** The default Redis image, by index digest (docs/provider-facts.md §3 fact 8). */
+const REDIS_IMAGE = "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9";
 const REDIS_PING = (port: number): string[] => ["CMD-SHELL", `REDISCLI_AUTH="$(cat /run/secrets/redis-password)" redis-cli -p ${port} ping | grep -q PONG`];
 
 const runs: Partial<Record<"test" | "prod", { run: ProgramRun; spec: PlatformSpec }>> = {};
@@ -66,7 +68,7 @@ void describe("Services: exact docker inputs", () => {
       labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "redis", "swarm-platform.member": "redis-1" }),
       taskSpec: {
         containerSpec: {
-          image: "redis:7.4.2",
+          image: REDIS_IMAGE,
           commands: ["/etc/redis/redis-member.sh"],
           env: {
             REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
@@ -122,7 +124,7 @@ void describe("Services: exact docker inputs", () => {
     assert.ok(sentinel);
     assert.deepEqual(run.one(SERVICE, "platform-svc-redis-sentinel-2").inputs.taskSpec, {
       containerSpec: {
-        image: "redis:7.4.2",
+        image: REDIS_IMAGE,
         commands: ["/etc/redis/redis-sentinel.sh"],
         env: {
           REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
