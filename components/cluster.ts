@@ -29,7 +29,22 @@ export interface ServerHandle {
  * The Hetzner layer: SSH key, private network and subnet, spread placement groups,
  * firewalls, servers with their fixed private IPs, and the floating IP on the edge.
  * Thin: every name, address, rule and document comes from the pure layers.
+ *
+ * Replacement order is explicit (docs/provider-facts.md §4 facts 3-4): every resource
+ * whose successor would clash with it (a name unique per project, an overlapping
+ * subnet, a server's one attachment to the network) is deleted before its successor
+ * is created. For SshKey and ServerNetwork this reverses the provider's default: a
+ * create-first SshKey fails on its name, and a create-first ServerNetwork adopts
+ * the old attachment and is then detached by the old one's delete.
+ *
+ * Servers of one pool update one at a time: a serverType change powers a server
+ * off hard, so each server depends on the previous server of its pool and the next
+ * one is touched only once Hetzner has started the previous one again. The price:
+ * the servers of a pool are also created one after another on the first `up`.
  */
+/** Deleted before the successor is created: see the class comment. */
+const DELETE_FIRST = { deleteBeforeReplace: true } as const;
+
 export class Cluster extends pulumi.ComponentResource {
   public readonly network: hcloud.Network;
   public readonly subnet: hcloud.NetworkSubnet;
@@ -48,27 +63,27 @@ export class Cluster extends pulumi.ComponentResource {
       name: `${config.namePrefix}-deploy`,
       publicKey: args.authorizedKeys[0],
       labels,
-    }, { parent: this });
+    }, { parent: this, ...DELETE_FIRST });
 
     this.network = new hcloud.Network(`${name}-network`, {
       name: `${config.namePrefix}-net`,
       ipRange: config.network.cidr,
       deleteProtection: protect,
       labels,
-    }, { parent: this, protect });
+    }, { parent: this, protect, ...DELETE_FIRST });
 
     this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, {
       networkId: this.network.id.apply(Number),
       type: "cloud",
       networkZone: config.network.zone,
       ipRange: config.network.subnetCidr,
-    }, { parent: this, protect });
+    }, { parent: this, protect, ...DELETE_FIRST });
 
     const groups = new Map(topology.placementGroups.map((g) => [g.name, new hcloud.PlacementGroup(`${name}-${g.name}`, {
       name: g.name,
       type: "spread",
       labels: resourceLabels(config.stack, { pool: g.pool }),
-    }, { parent: this })]));
+    }, { parent: this, ...DELETE_FIRST })]));
 
     const firewalls = new Map(args.firewalls.map((f) => [f.role, new hcloud.Firewall(`${name}-fw-${f.role}`, {
       name: f.name,
@@ -91,12 +106,14 @@ export class Cluster extends pulumi.ComponentResource {
         description: `Edge address of ${config.namePrefix}, held by ${topology.edge.name}`,
         deleteProtection: protect,
         labels,
-      }, { parent: this, protect });
+      }, { parent: this, protect, ...DELETE_FIRST });
     }
     this.floatingIpAddress = this.floatingIp ? this.floatingIp.ipAddress : pulumi.output(undefined);
 
     const servers: Record<string, ServerHandle> = {};
+    const lastOfPool = new Map<string, hcloud.Server>();
     for (const node of topology.nodes) {
+      const previous = lastOfPool.get(node.pool);
       const firewallIds = args.firewalls
         .filter((f) => f.nodes.includes(node.name))
         .map((f) => firewalls.get(f.role)!.id.apply(Number));
@@ -116,6 +133,10 @@ export class Cluster extends pulumi.ComponentResource {
         firewallIds,
         userData,
         publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+        // A type change keeps the disk, so the type can be changed back.
+        keepDisk: true,
+        // A deleted node shuts down cleanly (Docker stops its tasks) instead of losing power.
+        shutdownBeforeDeletion: true,
         deleteProtection: protect,
         rebuildProtection: protect,
         labels: resourceLabels(config.stack, { pool: node.pool, role: node.role }),
@@ -124,12 +145,15 @@ export class Cluster extends pulumi.ComponentResource {
         protect,
         // Servers are long-lived: a new cloud-init, image build or key must never replace one.
         ignoreChanges: ["userData", "image", "sshKeys"],
+        ...DELETE_FIRST,
+        ...(previous ? { dependsOn: [previous] } : {}),
       });
+      lastOfPool.set(node.pool, server);
       const attachment = new hcloud.ServerNetwork(`${name}-${node.name}-private`, {
         serverId: server.id.apply(Number),
         subnetId: this.subnet.id,
         ip: node.privateIp,
-      }, { parent: this });
+      }, { parent: this, ...DELETE_FIRST });
       servers[node.name] = { node, server, attachment, publicIp: server.ipv4Address, hostPublicKey: pulumi.unsecret(hostKey.apply((k) => k.publicKey)) };
     }
     this.servers = servers;

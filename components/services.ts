@@ -6,7 +6,8 @@
  * - Networks, configs, secrets and services are created through the given
  *   provider (a Swarm manager).
  * - Secrets and configs are named by content hash: a change creates a new one
- *   (create-before-delete) and the services roll to it. Random secrets come from
+ *   (create-before-delete, explicit: the bridge would delete first, and Docker
+ *   refuses to delete one a service still uses) and the services roll to it. Random secrets come from
  *   @pulumi/random and stay Pulumi secrets end to end; secret names are plain
  *   (see secretName), so a service's inputs are not hidden wholesale.
  * - A member's volume lives on the node the member is pinned to. A docker.Volume
@@ -16,15 +17,20 @@
  *   docker.Volume resources.
  * - convergeConfig: `pulumi up` waits for the tasks to run healthy and fails
  *   (Swarm rolling back per update_config) when an update does not converge.
+ *   Replicated services only: the provider refuses it beside `mode.global`.
+ * - Every input is in the form Docker and the provider read back after a create
+ *   (tests/provider-readback.test.ts), so an unchanged stack previews with no change.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
 import { configLabels, secretLabels, secretNameNeedsSalt, secretObjectName, serviceAliases, swarmServiceName } from "../core/naming";
+import { VXLAN_ID_OPTION } from "../core/networks";
 import type { StackConfig } from "../stacks/config";
 import {
   type ConfigSpec,
   type FileRef,
+  MAX_TMPFS_MODE,
   type MountSpec,
   type NetworkSpec,
   type PlatformSpec,
@@ -61,11 +67,29 @@ export function networkArgs(n: NetworkSpec): docker.NetworkArgs {
     options: {
       ...(n.encrypted ? { encrypted: "" } : {}),
       "com.docker.network.driver.mtu": String(n.mtu),
+      [VXLAN_ID_OPTION]: String(n.vni),
     },
     labels: labelList(n.labels),
-    ...(n.subnet ? { ipamConfigs: [{ subnet: n.subnet }] } : {}),
+    ...(n.subnet ? { ipamConfigs: [{ subnet: n.subnet, ...(n.gateway ? { gateway: n.gateway } : {}) }] } : {}),
   };
 }
+
+/**
+ * Replacement order of the platform's Docker objects, explicit so the plan shows it
+ * (docs/provider-facts.md §3 facts 17-20): a service is deleted before its successor
+ * is created (names are fixed); a secret or config is created first (its successor's
+ * name differs by content hash, and Docker refuses to delete one still in use).
+ */
+export const REPLACE_ORDER = {
+  service: { deleteBeforeReplace: true },
+  fileObject: { deleteBeforeReplace: false },
+} as const;
+
+/**
+ * Filled in by the Docker client from the image index at create (one entry per
+ * platform of the image), never by the program.
+ */
+export const SERVICE_IGNORE_CHANGES = ["taskSpec.placement.platforms"];
 
 function policy(u: UpdatePolicy): docker.types.input.ServiceUpdateConfig {
   return {
@@ -78,9 +102,12 @@ function policy(u: UpdatePolicy): docker.types.input.ServiceUpdateConfig {
   };
 }
 
-function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): docker.types.input.ServiceTaskSpecContainerSpecMount {
+export function mountArgs(m: MountSpec, volumes: ReadonlyMap<string, VolumeSpec>): docker.types.input.ServiceTaskSpecContainerSpecMount {
   switch (m.type) {
     case "tmpfs":
+      if (m.tmpfsMode !== undefined && (m.tmpfsMode < 0 || m.tmpfsMode > MAX_TMPFS_MODE)) {
+        throw new Error(`tmpfs mount ${m.target}: mode 0o${m.tmpfsMode.toString(8)} is above 0o777; Docker keeps the permission bits only and the mode would differ on every preview`);
+      }
       return {
         type: "tmpfs",
         target: m.target,
@@ -139,12 +166,12 @@ export class Services extends pulumi.ComponentResource {
         name: pulumi.unsecret(this.secretName(name, s, value)),
         data: pulumi.secret(value.apply(base64)),
         labels: labelList(secretLabels(config.stack, s.key)),
-      }, child));
+      }, { ...child, ...REPLACE_ORDER.fileObject }));
     }
 
     const configs = new Map<string, docker.ServiceConfig>();
     for (const c of spec.configs) {
-      configs.set(c.key, new docker.ServiceConfig(`${name}-config-${c.key}`, configArgs(config, c), child));
+      configs.set(c.key, new docker.ServiceConfig(`${name}-config-${c.key}`, configArgs(config, c), { ...child, ...REPLACE_ORDER.fileObject }));
     }
 
     const secretRef = (r: FileRef): docker.types.input.ServiceTaskSpecContainerSpecSecret => {
@@ -193,7 +220,8 @@ export class Services extends pulumi.ComponentResource {
           }),
           placement: {
             constraints: [...s.placement.constraints],
-            prefs: s.placement.spread.map((p) => `spread=${p}`),
+            // The bare descriptor: the provider passes the string verbatim and Swarm ignores "spread=...".
+            prefs: [...s.placement.spread],
             maxReplicas: s.placement.maxReplicasPerNode,
           },
           resources: {
@@ -214,8 +242,13 @@ export class Services extends pulumi.ComponentResource {
         },
         updateConfig: policy(s.update),
         rollbackConfig: policy(s.rollback),
-        convergeConfig: s.stateful ? CONVERGE.stateful : CONVERGE.stateless,
-      }, previous ? { ...child, dependsOn: [previous] } : child);
+        ...("global" in s.mode ? {} : { convergeConfig: s.stateful ? CONVERGE.stateful : CONVERGE.stateless }),
+      }, {
+        ...child,
+        ...REPLACE_ORDER.service,
+        ignoreChanges: SERVICE_IGNORE_CHANGES,
+        ...(previous ? { dependsOn: [previous] } : {}),
+      });
       services.set(s.name, svc);
       serviceNames[s.name] = svc.name;
     }

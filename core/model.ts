@@ -12,8 +12,109 @@
 import { contentHash } from "../lib/hash";
 import { swarmObjectName } from "./naming";
 
-/** Go-style duration as Docker takes it: "10s", "1m30s". */
+/**
+ * Go-style duration in the form Docker's provider reads back: "10s", "1m30s", "1m"
+ * (never "60s" or "1m0s"); see canonicalDuration.
+ */
 export type Duration = string;
+
+const DURATION_UNITS: Readonly<Record<string, bigint>> = {
+  ns: 1n, us: 1000n, "\u00b5s": 1000n, "\u03bcs": 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
+};
+
+/** Nanoseconds of a Go duration ("1h2m3.5s", "500ms"), as time.ParseDuration reads it; undefined when Go would refuse it. */
+export function parseGoDuration(text: string): bigint | undefined {
+  if (text === "0") return 0n;
+  const unit = /(\d+)(?:\.(\d+))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
+  let total = 0n;
+  let at = 0;
+  while (at < text.length) {
+    unit.lastIndex = at;
+    const m = unit.exec(text);
+    if (!m) return undefined;
+    const scale = DURATION_UNITS[m[3]];
+    const fraction = m[2] ?? "";
+    total += BigInt(m[1]) * scale + (fraction === "" ? 0n : (BigInt(fraction) * scale) / 10n ** BigInt(fraction.length));
+    at = unit.lastIndex;
+  }
+  return at === 0 ? undefined : total;
+}
+
+/** Go's time.Duration.String() for a non-negative duration. */
+function goDurationString(ns: bigint): string {
+  if (ns === 0n) return "0s";
+  const fixed = (value: bigint, digits: number): string => {
+    const whole = value / 10n ** BigInt(digits);
+    const frac = (value % 10n ** BigInt(digits)).toString().padStart(digits, "0").replace(/0+$/, "");
+    return frac === "" ? String(whole) : `${whole}.${frac}`;
+  };
+  if (ns < 1000n) return `${ns}ns`;
+  if (ns < 1_000_000n) return `${fixed(ns, 3)}\u00b5s`;
+  if (ns < 1_000_000_000n) return `${fixed(ns, 6)}ms`;
+  const hours = ns / 3_600_000_000_000n;
+  const minutes = (ns / 60_000_000_000n) % 60n;
+  const seconds = fixed(ns % 60_000_000_000n, 9);
+  if (hours > 0n) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0n) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
+}
+
+/**
+ * The form the Docker provider stores a duration in after every create and update:
+ * Go's Duration.String() with a trailing "m0s" / "h0m" trimmed ("60s" -> "1m",
+ * "1h0m0s" -> "1h"). A spec written in another form diffs on every preview
+ * (kreuzwerker/terraform-provider-docker@v4.5.0 internal/provider/resource_docker_service_structures.go:1341-1350).
+ */
+export function canonicalDuration(text: string): string | undefined {
+  const ns = parseGoDuration(text);
+  if (ns === undefined) return undefined;
+  let s = goDurationString(ns);
+  if (s.endsWith("m0s")) s = s.slice(0, -2);
+  if (s.endsWith("h0m")) s = s.slice(0, -2);
+  return s;
+}
+
+/** Every duration of a service the provider reads back, by its path in the spec. */
+export function serviceDurations(s: ServiceSpec): [string, Duration][] {
+  return [
+    ["healthcheck.interval", s.healthcheck.interval],
+    ["healthcheck.timeout", s.healthcheck.timeout],
+    ["healthcheck.startPeriod", s.healthcheck.startPeriod],
+    ["stopGracePeriod", s.stopGracePeriod],
+    ["restartPolicy.delay", s.restartPolicy.delay],
+    ["restartPolicy.window", s.restartPolicy.window],
+    ["update.delay", s.update.delay],
+    ["update.monitor", s.update.monitor],
+    ["rollback.delay", s.rollback.delay],
+    ["rollback.monitor", s.rollback.monitor],
+  ];
+}
+
+/** The highest tmpfs mode Docker reads back unchanged: it keeps the permission bits only (FileMode.Perm()). */
+export const MAX_TMPFS_MODE = 0o777;
+
+/**
+ * Values a service must carry in the form Docker and the provider read back, or
+ * every preview after `up` shows a change: canonical durations, tmpfs modes without
+ * sticky/setuid bits, update ratios with one decimal. Programming errors, so they throw.
+ */
+export function checkReadBackForms(s: ServiceSpec): void {
+  const problems: string[] = [];
+  for (const [path, value] of serviceDurations(s)) {
+    const canonical = canonicalDuration(value);
+    if (canonical === undefined) problems.push(`${path} "${value}" is no Go duration (e.g. "30s", "1m30s")`);
+    else if (canonical !== value) problems.push(`${path} "${value}" is read back as "${canonical}": write "${canonical}"`);
+  }
+  for (const m of s.mounts) {
+    if (m.tmpfsMode !== undefined && (m.tmpfsMode < 0 || m.tmpfsMode > MAX_TMPFS_MODE)) {
+      problems.push(`tmpfs ${m.target} mode 0o${m.tmpfsMode.toString(8)} is read back as 0o${(m.tmpfsMode & MAX_TMPFS_MODE).toString(8)}: use permission bits only (at most 0o777)`);
+    }
+  }
+  for (const [path, ratio] of [["update.maxFailureRatio", s.update.maxFailureRatio], ["rollback.maxFailureRatio", s.rollback.maxFailureRatio]] as const) {
+    if (!(ratio >= 0 && ratio <= 1) || Number(ratio.toFixed(1)) !== ratio) problems.push(`${path} ${ratio} is read back with one decimal: use 0, 0.1, ... 1`);
+  }
+  if (problems.length > 0) throw new Error(`service ${s.name}: ${problems.join("; ")}`);
+}
 
 export interface NetworkSpec {
   /** Key services use to refer to it, e.g. "backend". */
@@ -27,8 +128,17 @@ export interface NetworkSpec {
   readonly encrypted: boolean;
   readonly mtu: number;
   readonly labels: Readonly<Record<string, string>>;
+  /**
+   * VXLAN network identifier, fixed per network (OVERLAY_VNI in core/networks.ts).
+   * Docker reports the VNI back among the options, which force a replacement: an
+   * unnamed one would be "added" after every create and replace the network on
+   * the next `up`.
+   */
+  readonly vni: number;
   /** A fixed subnet, when something must know the range before deploy (otherwise Swarm picks one from its pool). */
   readonly subnet?: string;
+  /** With a fixed subnet: the gateway Docker would assign itself (the first host), so the read-back equals the request. */
+  readonly gateway?: string;
 }
 
 export interface VolumeSpec {
@@ -88,7 +198,10 @@ export interface MountSpec {
   readonly readOnly: boolean;
   /** type tmpfs: size limit in bytes. */
   readonly tmpfsSizeBytes?: number;
-  /** type tmpfs: permission bits of the mount point (e.g. 0o1777 for a non-root user). */
+  /**
+   * type tmpfs: permission bits of the mount point (0o777 for a non-root user). Bits above
+   * 0o777 (sticky, setuid) are refused: Docker reads back FileMode.Perm(), so they would diff forever.
+   */
   readonly tmpfsMode?: number;
 }
 
@@ -195,6 +308,7 @@ export function mergePlatform(...parts: PlatformSpec[]): PlatformSpec {
   dupes("secret", merged.secrets.map((s) => s.key));
   dupes("config", merged.configs.map((c) => c.key));
   dupes("service", merged.services.map((s) => s.name));
+  for (const s of merged.services) checkReadBackForms(s);
   return merged;
 }
 

@@ -18,6 +18,29 @@ export const NET = {
   backend: "backend",
 } as const;
 
+/**
+ * The VXLAN id (VNI) of each shared overlay network. Pinned, because Docker adds the
+ * VNI it allocated to the network's options, and the options force a replacement of
+ * the network (and of every service attached to it) when they differ from the
+ * program's. Docker honours a VNI the request names and refuses one already in use
+ * in the swarm; it allocates automatic ones from 4096 up (every network without a
+ * pin, `ingress` included), so the pinned ones stay below 4096 and can never meet
+ * an automatic one. One platform per swarm, so the table is the same for every
+ * stack. A new shared network takes the next free number; a number never changes
+ * (a change replaces the network). Sources: docs/provider-facts.md §3 fact 6.
+ */
+export const OVERLAY_VNI: Readonly<Record<(typeof NET)[keyof typeof NET], number>> = {
+  edge: 1001,
+  platform: 1002,
+  backend: 1003,
+};
+
+/** Docker's option key of an overlay network's VXLAN ids (comma-separated, one per subnet). */
+export const VXLAN_ID_OPTION = "com.docker.network.driver.overlay.vxlanid_list";
+
+/** The lowest VNI Docker allocates by itself: pins stay below it. */
+export const DOCKER_AUTO_VNI_START = 4096;
+
 type NetworkConfig = Pick<CoreConfig, "stack" | "namePrefix" | "docker">;
 
 /**
@@ -30,10 +53,16 @@ export function edgeNetworkSubnet(config: Pick<CoreConfig, "docker">): string {
   return `${formatIpv4(pool.network + cidrSize(pool) - 256n)}/24`;
 }
 
-export function overlay(config: NetworkConfig, key: string, opts: { attachable: boolean; internal: boolean; subnet?: string }): NetworkSpec {
+/** The address Docker's IPAM gives a subnet's gateway when none is named: the first host. */
+export function subnetGateway(subnet: string): string {
+  return formatIpv4(mustParseCidr(subnet).network + 1n);
+}
+
+export function overlay(config: NetworkConfig, key: keyof typeof OVERLAY_VNI, opts: { attachable: boolean; internal: boolean; subnet?: string }): NetworkSpec {
   return {
-    ...(opts.subnet ? { subnet: opts.subnet } : {}),
+    ...(opts.subnet ? { subnet: opts.subnet, gateway: subnetGateway(opts.subnet) } : {}),
     key,
+    vni: OVERLAY_VNI[key],
     name: swarmObjectName(config.namePrefix, key),
     driver: "overlay",
     attachable: opts.attachable,

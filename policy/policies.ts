@@ -436,13 +436,21 @@ export const statefulMembersStopFirst: ResourceValidationPolicy = {
 
 export const swarmServiceRollsBack: ResourceValidationPolicy = {
   name: "swarm-service-rolls-back",
-  description: "Updates roll back on failure, and `pulumi up` waits for convergence (convergeConfig) so a failed rollout fails the deploy.",
+  description: "Updates roll back on failure, and `pulumi up` waits for convergence (convergeConfig) of every replicated service so a failed rollout fails the deploy; a global service carries no convergeConfig, which the Docker provider refuses beside mode.global.",
   enforcementLevel: "advisory",
   severity: "medium",
   validateResource: (args, report) => {
     if (args.type !== TYPES.service) return;
     if (str(obj(args.props.updateConfig).failureAction) !== "rollback") report(`service ${serviceName(args)} does not roll back a failed update (updateConfig.failureAction: rollback)`);
-    if (args.props.convergeConfig === undefined) report(`service ${serviceName(args)} has no convergeConfig: pulumi up returns before its tasks are healthy`);
+    // The provider's schema says converge_config ConflictsWith mode.0.global, and mode.global with converge_config: Check fails.
+    // Setting mode.global at all counts, false included.
+    const mode = obj(args.props.mode);
+    const namesGlobal = mode.global !== undefined && mode.global !== null;
+    if (namesGlobal && args.props.convergeConfig !== undefined) {
+      report(`service ${serviceName(args)} sets mode.global (${String(mode.global)}) and convergeConfig: the Docker provider refuses the pair ("conflicts with mode.0.global"), so every preview fails; drop convergeConfig, or mode.global for a replicated service`);
+    } else if (!namesGlobal && args.props.convergeConfig === undefined) {
+      report(`service ${serviceName(args)} has no convergeConfig: pulumi up returns before its tasks are healthy`);
+    }
   },
 };
 

@@ -12,6 +12,7 @@
  */
 import { stringify } from "yaml";
 import { secretObjectName } from "../core/naming";
+import { VXLAN_ID_OPTION } from "../core/networks";
 import { type FileRef, type MountSpec, type PlatformSpec, type ServiceSpec, type UpdatePolicy } from "../core/model";
 
 export interface ComposeOptions {
@@ -140,8 +141,11 @@ export function renderCompose(spec: PlatformSpec, options: ComposeOptions): Comp
     driver_opts: {
       ...(n.encrypted ? { encrypted: "" } : {}),
       "com.docker.network.driver.mtu": String(n.mtu),
+      // The same VNI as the Pulumi renderer: Docker refuses a second network with it, so both cannot run in one swarm by accident.
+      [VXLAN_ID_OPTION]: String(n.vni),
     },
     labels: { ...n.labels },
+    // No gateway: the v3 stack-file schema allows only `subnet` here, and Docker assigns the same first host itself.
     ...(n.subnet ? { ipam: { config: [{ subnet: n.subnet }] } } : {}),
   }]));
 

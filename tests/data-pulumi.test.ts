@@ -34,6 +34,8 @@ const STATEFUL_UPDATE = { parallelism: 1, delay: "10s", failureAction: "rollback
 const STATEFUL_ROLLBACK = { ...STATEFUL_UPDATE, failureAction: "pause" };
 const STATELESS_UPDATE = { parallelism: 1, delay: "5s", failureAction: "rollback", monitor: "20s", maxFailureRatio: "0", order: "start-first" };
 const RESTART = { condition: "any", delay: "5s", maxAttempts: 0, window: "2m" };
+/** The default Redis image, by index digest (docs/provider-facts.md §3 fact 8). */
+const REDIS_IMAGE = "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9";
 const REDIS_PING = (port: number): string[] => ["CMD-SHELL", `REDISCLI_AUTH="$(cat /run/secrets/redis-password)" redis-cli -p ${port} ping | grep -q PONG`];
 
 const runs: Partial<Record<"test" | "prod", { run: ProgramRun; spec: PlatformSpec }>> = {};
@@ -66,7 +68,7 @@ void describe("Services: exact docker inputs", () => {
       labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "redis", "swarm-platform.member": "redis-1" }),
       taskSpec: {
         containerSpec: {
-          image: "redis:7.4.2",
+          image: REDIS_IMAGE,
           commands: ["/etc/redis/redis-member.sh"],
           env: {
             REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
@@ -95,7 +97,7 @@ void describe("Services: exact docker inputs", () => {
               readOnly: false,
               volumeOptions: { driverName: "local", labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "redis" }) },
             },
-            { type: "tmpfs", target: "/run/redis", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o1777 } },
+            { type: "tmpfs", target: "/run/redis", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o777 } },
           ],
           healthcheck: { tests: REDIS_PING(6379), interval: "10s", timeout: "5s", retries: 3, startPeriod: "2m" },
           stopGracePeriod: "30s",
@@ -122,7 +124,7 @@ void describe("Services: exact docker inputs", () => {
     assert.ok(sentinel);
     assert.deepEqual(run.one(SERVICE, "platform-svc-redis-sentinel-2").inputs.taskSpec, {
       containerSpec: {
-        image: "redis:7.4.2",
+        image: REDIS_IMAGE,
         commands: ["/etc/redis/redis-sentinel.sh"],
         env: {
           REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
@@ -144,7 +146,7 @@ void describe("Services: exact docker inputs", () => {
           { configId: "platform-config-redis-sentinel-conf-id", configName: configName(spec, "redis-sentinel-conf"), fileName: "/etc/redis/sentinel.conf", fileMode: 0o444 },
           { configId: "platform-config-redis-sentinel-sh-id", configName: configName(spec, "redis-sentinel-sh"), fileName: "/etc/redis/redis-sentinel.sh", fileMode: 0o555 },
         ],
-        mounts: [{ type: "tmpfs", target: "/run/sentinel", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o1777 } }],
+        mounts: [{ type: "tmpfs", target: "/run/sentinel", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o777 } }],
         healthcheck: { tests: REDIS_PING(26379), interval: "10s", timeout: "5s", retries: 3, startPeriod: "30s" },
         stopGracePeriod: "10s",
       },
@@ -188,7 +190,7 @@ void describe("Services: exact docker inputs", () => {
           { id: "platform-net-platform-id", aliases: ["redis"] },
           { id: "platform-net-backend-id", aliases: ["redis"] },
         ],
-        placement: { constraints: ["node.labels.type == service"], prefs: ["spread=node.labels.location"], maxReplicas: 1 },
+        placement: { constraints: ["node.labels.type == service"], prefs: ["node.labels.location"], maxReplicas: 1 },
         resources: { limits: { nanoCpus: 5e8, memoryBytes: 128 * MiB }, reservation: { nanoCpus: 5e7, memoryBytes: 32 * MiB } },
         restartPolicy: RESTART,
       },
@@ -236,7 +238,7 @@ void describe("Services: exact docker inputs", () => {
           readOnly: false,
           volumeOptions: { driverName: "local", labels: labels({ "swarm-platform.stack": "test", "swarm-platform.component": "rabbitmq" }) },
         },
-        { type: "tmpfs", target: "/run/rabbitmq", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o1777 } },
+        { type: "tmpfs", target: "/run/rabbitmq", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o777 } },
       ],
       healthcheck: { tests: ["CMD", "rabbitmq-diagnostics", "-q", "ping"], interval: "30s", timeout: "20s", retries: 3, startPeriod: "3m" },
       stopGracePeriod: "1m",
@@ -278,11 +280,15 @@ void describe("Services: exact docker inputs", () => {
   void test("networks: overlay, attachable only for platform, backend internal, encryption and MTU from config", () => {
     const { run } = get("prod");
     const net = (key: string): unknown => run.one(NETWORK, `platform-net-${key}`).inputs;
-    const common = { driver: "overlay", options: { encrypted: "", "com.docker.network.driver.mtu": "1350" }, labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "network" }) };
-    // The edge network's subnet is fixed (the last /24 of swarmAddrPool) so APISIX can trust X-Real-IP from it alone.
-    assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common, ipamConfigs: [{ subnet: "10.128.255.0/24" }] });
-    assert.deepEqual(net("platform"), { name: "prod_platform", attachable: true, internal: false, ...common });
-    assert.deepEqual(net("backend"), { name: "prod_backend", attachable: false, internal: true, ...common });
+    const common = { driver: "overlay", labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "network" }) };
+    // Each network names its VXLAN id, below Docker's automatic range (4096 up), the same in every stack.
+    const options = (vni: string) => ({ options: { encrypted: "", "com.docker.network.driver.mtu": "1350", "com.docker.network.driver.overlay.vxlanid_list": vni } });
+    // The edge network's subnet is fixed (the last /24 of swarmAddrPool) so APISIX can trust X-Real-IP from it alone;
+    // its gateway is the one Docker assigns itself (the first host), so the read-back equals the request.
+    assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common, ...options("1001"), ipamConfigs: [{ subnet: "10.128.255.0/24", gateway: "10.128.255.1" }] });
+    assert.deepEqual(net("platform"), { name: "prod_platform", attachable: true, internal: false, ...common, ...options("1002") });
+    assert.deepEqual(net("backend"), { name: "prod_backend", attachable: false, internal: true, ...common, ...options("1003") });
+    for (const key of ["edge", "platform", "backend"]) assert.equal(run.one(NETWORK, `platform-net-${key}`).options.deleteBeforeReplace, undefined, key);
   });
 
   void test("members roll one at a time: each waits for the previous member to converge; etcd members start together", () => {
@@ -298,7 +304,7 @@ void describe("Services: exact docker inputs", () => {
 
   void test("overlay encryption off and another MTU: the networks follow", async () => {
     const run = await runProgram("test", withOverrides("test", { overlayEncrypted: "false", overlayMtu: "1300" }), { state });
-    assert.deepEqual(run.one(NETWORK, "platform-net-backend").inputs.options, { "com.docker.network.driver.mtu": "1300" });
+    assert.deepEqual(run.one(NETWORK, "platform-net-backend").inputs.options, { "com.docker.network.driver.mtu": "1300", "com.docker.network.driver.overlay.vxlanid_list": "1003" });
   });
 
   void test("random secrets: generated, secret end to end, named by a hash of the value", () => {
@@ -310,6 +316,8 @@ void describe("Services: exact docker inputs", () => {
         assert.equal(pw.options.parent, "platform");
         assert.equal(pw.options.provider, undefined);
         const s = run.one(SECRET, `platform-secret-${key}`);
+        // Created before the old one is deleted: Docker refuses to delete a secret a service still uses.
+        assert.equal(s.options.deleteBeforeReplace, false);
         assert.deepEqual(s.inputs, {
           name: passwordName(stack, key),
           data: secret(b64(`mock-password-platform-${key}`)),
@@ -324,6 +332,7 @@ void describe("Services: exact docker inputs", () => {
   void test("configs: content-hashed names, base64 data, labelled", () => {
     const { run, spec } = get("prod");
     for (const c of spec.configs) {
+      assert.equal(run.one(CONFIG, `platform-config-${c.key}`).options.deleteBeforeReplace, false, c.key);
       assert.deepEqual(run.one(CONFIG, `platform-config-${c.key}`).inputs, {
         name: c.name,
         data: b64(c.content),
@@ -335,7 +344,7 @@ void describe("Services: exact docker inputs", () => {
 
 void describe("Services: rules for every platform resource", () => {
   for (const stack of ["test", "prod"] as const) {
-    void test(`${stack}: one docker service per spec service, through the bootstrap's provider, waiting for convergence`, () => {
+    void test(`${stack}: one docker service per spec service, through the bootstrap's provider, replicated ones waiting for convergence`, () => {
       const { run, spec } = get(stack);
       const services = run.byType(SERVICE);
       assert.deepEqual(services.map((s) => s.name).sort(), spec.services.map((s) => `platform-svc-${s.name}`).sort());
@@ -345,11 +354,18 @@ void describe("Services: rules for every platform resource", () => {
         assert.equal(r.options.provider, "swarm-docker", r.name);
       }
       for (const s of spec.services) {
-        const inputs = run.one(SERVICE, `platform-svc-${s.name}`).inputs as { name: string; convergeConfig: unknown; updateConfig: { failureAction: string } };
+        const svc = run.one(SERVICE, `platform-svc-${s.name}`);
+        const inputs = svc.inputs as { name: string; convergeConfig: unknown; updateConfig: { failureAction: string } };
         assert.equal(inputs.name, `${stack}_${s.name}`);
-        assert.deepEqual(inputs.convergeConfig, s.stateful ? { delay: "7s", timeout: "10m" } : { delay: "7s", timeout: "5m" });
+        // The provider refuses convergeConfig beside mode.global (node-exporter, cadvisor).
+        assert.deepEqual(inputs.convergeConfig, "global" in s.mode ? undefined : s.stateful ? { delay: "7s", timeout: "10m" } : { delay: "7s", timeout: "5m" }, s.name);
         assert.equal(inputs.updateConfig.failureAction, "rollback");
+        // A replaced service is deleted first (its name is fixed); the image index's platforms are Docker's, not ours.
+        assert.equal(svc.options.deleteBeforeReplace, true, s.name);
+        assert.deepEqual(svc.options.ignoreChanges, ["taskSpec.placement.platforms"], s.name);
       }
+      assert.deepEqual(spec.services.filter((s) => "global" in s.mode).map((s) => s.name).sort(), ["cadvisor", "node-exporter"]);
+      assert.deepEqual(run.one(SERVICE, "platform-svc-node-exporter").inputs.mode, { global: true });
       // Member volumes live on their nodes: none is created on the provider's manager.
       assert.deepEqual(run.byType("docker:index/volume:Volume").map((v) => v.name), spec.volumes.filter((v) => v.node === undefined).map((v) => `platform-vol-${v.key}`));
     });

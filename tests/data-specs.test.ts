@@ -78,7 +78,7 @@ void describe("data settings", () => {
     assert.deepEqual(shape(t), [1, 1, 1, 1, 1]);
     assert.deepEqual(shape(p), [3, 3, 2, 3, 3]);
     assert.deepEqual([p.section(redisArea).downAfterMs, p.section(redisArea).failoverTimeoutMs], [5000, 10000]);
-    assert.deepEqual(p.section(redisArea).images, { redis: "redis:7.4.2", haproxy: "haproxy:3.0.7", redisExporter: "oliver006/redis_exporter:v1.66.0-alpine" });
+    assert.deepEqual(p.section(redisArea).images, { redis: "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9", haproxy: "haproxy:3.0.7", redisExporter: "oliver006/redis_exporter:v1.66.0-alpine" });
     assert.deepEqual(p.section(rabbitmqArea).images, { rabbitmq: "rabbitmq:4.0.5-management" });
     assert.deepEqual(p.section(etcdArea).images, { etcd: "quay.io/coreos/etcd:v3.5.17" });
     assert.equal(loadStack("prod", { imageRedisExporter: "oliver006/redis_exporter:v1.67.0" }).section(redisArea).images.redisExporter, "oliver006/redis_exporter:v1.67.0");
@@ -270,7 +270,7 @@ void describe("the plan shows the services", () => {
     assert.deepEqual(byName.get("redis-2"), {
       name: "redis-2",
       component: "redis",
-      image: "redis:7.4.2",
+      image: "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9",
       mode: "replicated",
       replicas: 1,
       constraints: ["node.hostname == prod-app-02"],
@@ -314,6 +314,6 @@ void describe("the plan shows the services", () => {
     ]);
     assert.deepEqual(report.secrets.find((x) => x.key === "redis-password"), { key: "redis-password", namePrefix: "prod_redis-password", source: "random" });
     const table = renderTable(report);
-    assert.match(table, /^redis-sentinel-3 +sentinel +redis:7\.4\.2 +1 +prod-app-03 +dnsrr +64M$/m);
+    assert.match(table, /^redis-sentinel-3 +sentinel +redis:7\.4\.2@sha256:fbdbaea47b9ae4ec[0-9a-f]{48} +1 +prod-app-03 +dnsrr +64M$/m);
   });
 });

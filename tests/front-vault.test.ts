@@ -86,7 +86,7 @@ void describe("Vault services", () => {
       ["vault-3", "prod-app-03", ["node.hostname == prod-app-03"]],
     ]);
     const v2 = vault[1];
-    assert.equal(v2.image, "hashicorp/vault:1.18.3");
+    assert.equal(v2.image, "hashicorp/vault:1.18.3@sha256:8f1ba670da547c6af67be55609bd285c3ee3d8b73f88021adbfc43c82ca409e8");
     assert.deepEqual(v2.command, ["server"]);
     assert.equal(v2.hostname, "vault-2");
     assert.equal(v2.endpointMode, "dnsrr");

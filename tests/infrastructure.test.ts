@@ -93,6 +93,8 @@ for (const stack of ["test", "prod"] as const) {
           sshKeys: [key.id],
           firewallIds: name === `${stack}-app-01` ? [Number(base.id), Number(edgeFw.id)] : [Number(base.id)],
           publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+          keepDisk: true,
+          shutdownBeforeDeletion: true,
           deleteProtection: prod,
           rebuildProtection: prod,
           labels: { ...labels, pool, role },
@@ -100,6 +102,40 @@ for (const stack of ["test", "prod"] as const) {
         assert.equal((parse(reveal(userData) as string) as { hostname: string }).hostname, name);
         assert.deepEqual(s.options.ignoreChanges, ["userData", "image", "sshKeys"]);
         assert.equal(s.options.protect, prod);
+      }
+    });
+
+    test("replacements delete first wherever the successor would clash with its predecessor", () => {
+      const order = (type: string) => run.byType(`hcloud:index/${type}`).map((r) => [r.name, r.options.deleteBeforeReplace]);
+      for (const type of ["server:Server", "network:Network", "networkSubnet:NetworkSubnet", "placementGroup:PlacementGroup", "floatingIp:FloatingIp", "sshKey:SshKey", "serverNetwork:ServerNetwork"]) {
+        const got = order(type);
+        assert.ok(got.length > 0, type);
+        assert.deepEqual(got, got.map(([name]) => [name, true]), type);
+      }
+    });
+
+    test("servers of a pool update one at a time: each waits for the previous server of its pool", () => {
+      const deps = (node: string): readonly string[] => run.one("hcloud:index/server:Server", `cluster-${node}`).options.dependsOn;
+      const pools = prod
+        ? [["prod-mgr-01", "prod-mgr-02", "prod-mgr-03"], ["prod-app-01", "prod-app-02", "prod-app-03"]]
+        : [["test-mgr-01"], ["test-app-01", "test-app-02"]];
+      for (const pool of pools) {
+        assert.deepEqual(deps(pool[0]), [], pool[0]);
+        for (let i = 1; i < pool.length; i++) assert.deepEqual(deps(pool[i]), [`cluster-${pool[i - 1]}`], pool[i]);
+      }
+    });
+
+    test("Hetzner's limits: every firewall has 1 to 50 rules, every server at most 5 firewalls", () => {
+      const firewalls = run.byType("hcloud:index/firewall:Firewall");
+      assert.ok(firewalls.length >= 2);
+      for (const f of firewalls) {
+        const rules = (f.inputs.rules as unknown[]).length;
+        // The provider ignores the removal of a firewall's last rule, and the API takes at most 50.
+        assert.ok(rules >= 1 && rules <= 50, `${f.name}: ${rules} rules`);
+      }
+      for (const s of run.byType("hcloud:index/server:Server")) {
+        const attached = (s.inputs.firewallIds as unknown[]).length;
+        assert.ok(attached >= 1 && attached <= 5, `${s.name}: ${attached} firewalls`);
       }
     });
 

@@ -336,6 +336,17 @@ void describe("Swarm services", () => {
       "service prod_apisix has no convergeConfig: pulumi up returns before its tasks are healthy",
     ]);
   });
+
+  void test("a global service must not carry convergeConfig, which the provider refuses beside mode.global; without it, it passes", async () => {
+    const global = (over: Props): Props => goodService({ name: "prod_node-exporter", mode: { global: true }, ...over });
+    assert.deepEqual(await check(swarmServiceRollsBack, service(global({}))), [
+      "service prod_node-exporter sets mode.global (true) and convergeConfig: the Docker provider refuses the pair (\"conflicts with mode.0.global\"), so every preview fails; drop convergeConfig, or mode.global for a replicated service",
+    ]);
+    assert.deepEqual(await check(swarmServiceRollsBack, service(global({ convergeConfig: undefined }))), []);
+    assert.deepEqual(await check(swarmServiceRollsBack, service(goodService({ mode: { replicated: { replicas: 2 }, global: false } }))), [
+      "service prod_apisix sets mode.global (false) and convergeConfig: the Docker provider refuses the pair (\"conflicts with mode.0.global\"), so every preview fails; drop convergeConfig, or mode.global for a replicated service",
+    ]);
+  });
 });
 
 void describe("overlay networks", () => {

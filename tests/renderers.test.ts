@@ -66,7 +66,7 @@ interface ComposeService {
 
 interface ComposeDoc {
   services: Record<string, ComposeService>;
-  networks: Record<string, { name: string }>;
+  networks: Record<string, { name: string; driver_opts?: Record<string, string>; ipam?: { config: { subnet: string }[] } }>;
   volumes?: Record<string, { name: string }>;
   secrets?: Record<string, { name: string; file: string }>;
   configs?: Record<string, { name: string; file: string }>;
@@ -131,7 +131,8 @@ for (const stack of ["test", "prod"] as const) {
         // Placement.
         // (docker stack config leaves out what is empty.)
         assert.deepEqual(c.deploy.placement?.constraints ?? [], p.taskSpec.placement.constraints, `${what} constraints`);
-        assert.deepEqual((c.deploy.placement?.preferences ?? []).map((x) => `spread=${x.spread}`), p.taskSpec.placement.prefs, `${what} spread`);
+        // The provider passes a preference verbatim as the spread descriptor, so Pulumi sends the bare descriptor.
+        assert.deepEqual((c.deploy.placement?.preferences ?? []).map((x) => x.spread), p.taskSpec.placement.prefs, `${what} spread`);
         assert.equal(c.deploy.placement?.max_replicas_per_node, p.taskSpec.placement.maxReplicas, `${what} max per node`);
         // Networks by Swarm name (a stack file keeps them in a map: order carries no meaning), with
         // aliases (stack deploy adds the service's own name).
@@ -169,6 +170,14 @@ for (const stack of ["test", "prod"] as const) {
         assert.deepEqual(c.command, cs.args, `${what} command`);
         assert.deepEqual(c.environment ?? {}, cs.env, `${what} environment`);
         assert.deepEqual(c.healthcheck.test, cs.healthcheck.tests, `${what} healthcheck`);
+      }
+      // Networks: the same driver options (VXLAN id included) and subnet in both.
+      for (const n of program.byType("docker:index/network:Network")) {
+        const inputs = n.inputs as { name: string; options: Record<string, string>; ipamConfigs?: { subnet: string }[] };
+        const c = Object.values(doc.networks).find((x) => x.name === inputs.name);
+        assert.ok(c, inputs.name);
+        assert.deepEqual(c.driver_opts, inputs.options, `${inputs.name} options`);
+        assert.deepEqual(c.ipam?.config.map((x) => x.subnet), inputs.ipamConfigs?.map((x) => x.subnet), `${inputs.name} subnet`);
       }
       // The config files the stack file refers to hold exactly the ServiceConfig data.
       for (const [key, cfg] of Object.entries(doc.configs ?? {})) {

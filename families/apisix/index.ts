@@ -1,5 +1,6 @@
 /** The APISIX family: the gateway, its dashboard, the routes it applies, and what clients and Prometheus reach. */
 import { familyPart, type Family, type FamilyContext } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { dnsTargets } from "../kit/scrape";
 import { apisixArea, type ApisixSection } from "./settings";
 import { apisixSpecs, APISIX_ADMIN_PORT, APISIX_DASHBOARD_PORT, APISIX_METRICS_PORT, SECRET } from "./specs";
@@ -18,9 +19,12 @@ function build(ctx: FamilyContext<ApisixSection>) {
         apisixDashboardPassword: { from: [SECRET.dashboardPassword], build: ([pw]) => pw },
       },
     },
-    warnings: rateLimitPolicy === "local" && replicas > 1
-      ? [`apisixRateLimitPolicy=local with ${replicas} APISIX replicas: every instance counts on its own, so the effective limits are ${replicas} times the declared ones. Use redis.`]
-      : [],
+    warnings: [
+      ...(rateLimitPolicy === "local" && replicas > 1
+        ? [`apisixRateLimitPolicy=local with ${replicas} APISIX replicas: every instance counts on its own, so the effective limits are ${replicas} times the declared ones. Use redis.`]
+        : []),
+      ...unpinnedImageWarnings(ctx.section.images),
+    ],
   });
 }
 

@@ -51,7 +51,7 @@ export const SECRET = {
 } as const;
 
 /** The image that applies the routes: sh, awk and curl, nothing else. */
-export const APPLY_IMAGE = "curlimages/curl:8.11.1";
+export const APPLY_IMAGE = "curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
 
 const SCRIPT_DIR = "/platform";
 const APISIX_TEMPLATE = `${SCRIPT_DIR}/config.yaml.tmpl`;
@@ -184,7 +184,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       interval: "10s",
       timeout: "5s",
       retries: 3,
-      startPeriod: "60s",
+      startPeriod: "1m",
     },
     stopGracePeriod: "30s",
     update: ONE_PER_NODE_UPDATE,

@@ -1,5 +1,6 @@
 /** The etcd family: APISIX's configuration store, external or run by the platform. */
 import { familyPart, type Family, type FamilyContext } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { memberTargets } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import { etcdArea, type EtcdSection } from "./settings";
@@ -31,6 +32,7 @@ function build(ctx: FamilyContext<EtcdSection>) {
       }]
       : [],
     outputs: { plain: { etcd: { endpoints: etcdEndpoints(ctx), prefix: etcdPrefix(ctx) } }, secret: {} },
+    warnings: watched ? unpinnedImageWarnings(ctx.section.images) : [],
   });
 }
 

@@ -4,6 +4,7 @@
  * rules and services.
  */
 import { familyPart, type Family, type FamilyContext, type FamilyPart } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { monitoringArea, type MonitoringSection } from "./settings";
 import { monitoringSpecs, GRAFANA_PASSWORD_SECRET, PORTS } from "./specs";
 import { MONITORING_RECIPES } from "./e2e";
@@ -22,9 +23,12 @@ function build(ctx: FamilyContext<MonitoringSection>, others: readonly FamilyPar
       },
       secret: { grafanaAdminPassword: { from: [GRAFANA_PASSWORD_SECRET], build: ([pw]) => pw } },
     },
-    warnings: ctx.section.alertWebhookUrl === ""
-      ? ["Alertmanager has no receiver (alertWebhookUrl is empty): alerts are only visible in its UI through the SSH tunnel."]
-      : [],
+    warnings: [
+      ...(ctx.section.alertWebhookUrl === ""
+        ? ["Alertmanager has no receiver (alertWebhookUrl is empty): alerts are only visible in its UI through the SSH tunnel."]
+        : []),
+      ...unpinnedImageWarnings(ctx.section.images),
+    ],
   });
 }
 

@@ -10,11 +10,11 @@ import type { FamilyArea, SettingsContext } from "../kit/family";
 const G = "Monitoring";
 
 export const MONITORING_IMAGES = {
-  prometheus: { image: "prom/prometheus:v2.55.1", why: "Prometheus (2.x: its configuration is checked with Debian's promtool)" },
-  alertmanager: { image: "prom/alertmanager:v0.27.0", why: "Alertmanager" },
-  grafana: { image: "grafana/grafana:11.4.0", why: "Grafana" },
-  nodeExporter: { image: "prom/node-exporter:v1.8.2", why: "node exporter on every node" },
-  cadvisor: { image: "gcr.io/cadvisor/cadvisor:v0.49.1", why: "cAdvisor on every node" },
+  prometheus: { image: "prom/prometheus:v2.55.1@sha256:2659f4c2ebb718e7695cb9b25ffa7d6be64db013daba13e05c875451cf51b0d3", why: "Prometheus (2.x: its configuration is checked with Debian's promtool)" },
+  alertmanager: { image: "prom/alertmanager:v0.27.0@sha256:e13b6ed5cb929eeaee733479dce55e10eb3bc2e9c4586c705a4e8da41e5eacf5", why: "Alertmanager" },
+  grafana: { image: "grafana/grafana:11.4.0@sha256:d8ea37798ccc41061a62ab080f2676dda6bf7815558499f901bdb0f533a456fb", why: "Grafana" },
+  nodeExporter: { image: "prom/node-exporter:v1.8.2@sha256:4032c6d5bfd752342c3e631c2f1de93ba6b86c41db6b167b9a35372c139e7706", why: "node exporter on every node" },
+  cadvisor: { image: "gcr.io/cadvisor/cadvisor:v0.49.1@sha256:3cde6faf0791ebf7b41d6f8ae7145466fed712ea6f252c935294d2608b1af388", why: "cAdvisor on every node" },
 } as const satisfies Record<string, ImageDefault>;
 
 export interface MonitoringSection {

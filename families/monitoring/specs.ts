@@ -258,7 +258,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     node: node.name,
     resources: { limits: { cpus: 2, memoryBytes: 2 * GiB }, reservations: { cpus: 0.25, memoryBytes: 512 * MiB } },
     healthcheck: { test: httpGetTest(PORTS.prometheus, "/-/ready"), interval: "15s", timeout: "5s", retries: 3, startPeriod: "2m" },
-    stopGracePeriod: "60s",
+    stopGracePeriod: "1m",
     ...stateful,
     stateful: true,
   };
@@ -320,7 +320,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     placement: sharedGrafana ? { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] } : onMonitoringNode,
     ...(sharedGrafana ? {} : { node: node.name }),
     resources: { limits: { cpus: 1, memoryBytes: 512 * MiB }, reservations: { cpus: 0.05, memoryBytes: 128 * MiB } },
-    healthcheck: { test: httpGetTest(PORTS.grafana, "/api/health"), interval: "15s", timeout: "5s", retries: 3, startPeriod: "60s" },
+    healthcheck: { test: httpGetTest(PORTS.grafana, "/api/health"), interval: "15s", timeout: "5s", retries: 3, startPeriod: "1m" },
     stopGracePeriod: "30s",
     // SQLite in the data directory: two Grafanas must never write it at once.
     ...stateful,

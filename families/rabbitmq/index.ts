@@ -1,5 +1,6 @@
 /** The RabbitMQ family: the cluster members, what Prometheus scrapes of them, their alerts and the AMQP outputs. */
 import { familyPart, type Family, type FamilyContext } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { memberTargets } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import { rabbitmqArea, type RabbitmqSection } from "./settings";
@@ -35,6 +36,7 @@ function build(ctx: FamilyContext<RabbitmqSection>) {
         amqpAddresses: { from: password, build: ([pw]) => amqpUris(rabbitmq.amqp, rabbitmq.adminUser, pw).join(",") },
       },
     },
+    warnings: unpinnedImageWarnings(ctx.section.images),
   });
 }
 

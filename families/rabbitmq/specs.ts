@@ -141,7 +141,7 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
     ],
     mounts: [
       { type: "volume", source: `${m.name}-data`, target: "/var/lib/rabbitmq", readOnly: false },
-      { type: "tmpfs", source: "", target: RUNTIME_DIR, readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o1777 },
+      { type: "tmpfs", source: "", target: RUNTIME_DIR, readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 },
     ],
     resources: {
       limits: { cpus: 2, memoryBytes },

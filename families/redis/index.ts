@@ -3,6 +3,7 @@
  * Redis exporter that Prometheus scrapes every member and Sentinel through.
  */
 import { familyPart, type AlertRule, type Family, type FamilyContext, type ScrapeJob } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { hostPort } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import type { Member } from "../kit/member";
@@ -107,6 +108,7 @@ function build(ctx: FamilyContext<RedisSection>) {
         redisSentinelUri: { from: password, build: ([pw]) => redisSentinelUri(redis.sentinels, redis.masterName, pw) },
       },
     },
+    warnings: unpinnedImageWarnings(ctx.section.images),
   });
 }
 

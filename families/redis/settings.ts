@@ -10,7 +10,7 @@ import type { FamilyArea, SettingsContext } from "../kit/family";
 const G = "Redis and Sentinel";
 
 export const REDIS_IMAGES = {
-  redis: { image: "redis:7.4.2", why: "Redis data members and Sentinels (Sentinel hostname support needs 6.2 or later)" },
+  redis: { image: "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9", why: "Redis data members and Sentinels (Sentinel hostname support needs 6.2 or later)" },
   haproxy: { image: "haproxy:3.0.7", why: "the stable `redis` endpoint that follows the current master (HAProxy 3.0 LTS)" },
   redisExporter: { image: "oliver006/redis_exporter:v1.66.0-alpine", why: "Redis exporter for Prometheus (the alpine build: its entrypoint renders the password file with /bin/sh)" },
 } as const satisfies Record<string, ImageDefault>;

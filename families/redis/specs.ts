@@ -256,7 +256,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     ],
     mounts: [
       { type: "volume", source: `${m.name}-data`, target: "/data", readOnly: false },
-      { type: "tmpfs", source: "", target: "/run/redis", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o1777 },
+      { type: "tmpfs", source: "", target: "/run/redis", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 },
     ],
     resources: {
       limits: { cpus: 1, memoryBytes: 2 * maxmemoryBytes },
@@ -292,7 +292,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       { key: sentinelScript.key, target: SENTINEL_SCRIPT, mode: 0o555 },
     ],
     mounts: [
-      { type: "tmpfs", source: "", target: "/run/sentinel", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o1777 },
+      { type: "tmpfs", source: "", target: "/run/sentinel", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 },
     ],
     resources: {
       limits: { cpus: 0.25, memoryBytes: 64 * MiB },

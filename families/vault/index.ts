@@ -1,5 +1,6 @@
 /** The Vault family: Raft members, their scrape job and alerts, the runbook and the address outputs. */
 import { familyPart, type Family, type FamilyContext } from "../kit/family";
+import { unpinnedImageWarnings } from "../kit/images";
 import { memberTargets } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import { vaultArea, type VaultSection } from "./settings";
@@ -44,9 +45,12 @@ function build(ctx: FamilyContext<VaultSection>) {
       },
       secret: {},
     },
-    warnings: section.tls
-      ? []
-      : [`Vault runs WITHOUT TLS (vaultTls=false): tokens and secrets cross the overlay network in plain HTTP. Acceptable for a throwaway ${config.profile} stack only; set vaultTls with vaultTlsCertificate/vaultTlsKey.`],
+    warnings: [
+      ...(section.tls
+        ? []
+        : [`Vault runs WITHOUT TLS (vaultTls=false): tokens and secrets cross the overlay network in plain HTTP. Acceptable for a throwaway ${config.profile} stack only; set vaultTls with vaultTlsCertificate/vaultTlsKey.`]),
+      ...unpinnedImageWarnings(ctx.section.images),
+    ],
   });
 }
 

@@ -12,7 +12,7 @@ import type { FamilyArea, SettingsContext } from "../kit/family";
 const G = "Vault";
 
 export const VAULT_IMAGES = {
-  vault: { image: "hashicorp/vault:1.18.3", why: "Vault (integrated Raft storage)" },
+  vault: { image: "hashicorp/vault:1.18.3@sha256:8f1ba670da547c6af67be55609bd285c3ee3d8b73f88021adbfc43c82ca409e8", why: "Vault (integrated Raft storage)" },
 } as const satisfies Record<string, ImageDefault>;
 
 /** Vault member names; the TLS certificate must name every one of them. */
