@@ -88,14 +88,15 @@ export class Cluster extends pulumi.ComponentResource {
     const firewalls = new Map(args.firewalls.map((f) => [f.role, new hcloud.Firewall(`${name}-fw-${f.role}`, {
       name: f.name,
       labels: resourceLabels(config.stack, { role: f.role }),
-      rules: f.rules.map((r) => ({
+      // An empty rule set is left out (the provider sends none); the door's rules are CI's.
+      ...(f.rules.length === 0 ? {} : { rules: f.rules.map((r) => ({
         description: r.description,
         direction: r.direction,
         protocol: r.protocol,
         ...(r.port ? { port: r.port } : {}),
         sourceIps: [...r.sourceIps],
-      })),
-    }, { parent: this })]));
+      })) }),
+    }, { parent: this, ...(f.rulesOwnedOutside ? { ignoreChanges: ["rules"] } : {}) })]));
     this.firewallIds = Object.fromEntries([...firewalls].map(([role, fw]) => [role, fw.id]));
 
     if (config.floatingIp) {

@@ -12,10 +12,15 @@ export interface FirewallRuleSpec {
 }
 
 export interface FirewallSpec {
-  /** Short role name: base (every node) or edge. */
-  readonly role: "base" | "edge";
+  /** Short role name: base (every node), edge, or ci-door (every node; CI owns its rules). */
+  readonly role: "base" | "edge" | "ci-door";
   readonly name: string;
   readonly rules: readonly FirewallRuleSpec[];
+  /**
+   * Rules belong to someone else once the firewall exists: `pulumi up` declares the firewall
+   * without rules and never resets them (the CI door: `scripts/ci/ssh-door.sh` opens and shuts it).
+   */
+  readonly rulesOwnedOutside?: true;
   /** Nodes it is attached to. */
   readonly nodes: readonly string[];
 }
@@ -50,7 +55,17 @@ export function buildFirewalls(cfg: CoreConfig, topology: Topology): FirewallSpe
     })),
     nodes: [topology.edge.name],
   };
-  return [base, edge];
+  // The CI door (docs/ci.md): declared empty, attached to every node, found by scripts/ci/ssh-door.sh
+  // through its labels (project, stack, role=ci-door). Hetzner firewalls add up, so while it is shut
+  // it allows nothing the base firewall does not.
+  const door: FirewallSpec = {
+    role: "ci-door",
+    name: `${cfg.namePrefix}-ci-door`,
+    rules: [],
+    rulesOwnedOutside: true,
+    nodes: topology.nodes.map((n) => n.name),
+  };
+  return [base, edge, door];
 }
 
 /** The rules that apply to one node, for the plan report. */

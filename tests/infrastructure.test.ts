@@ -69,10 +69,23 @@ for (const stack of ["test", "prod"] as const) {
       });
     });
 
+    test("the CI door: declared shut, labelled as scripts/ci/ssh-door.sh finds it, its rules left to CI", () => {
+      const door = run.one("hcloud:index/firewall:Firewall", "cluster-fw-ci-door");
+      // No `rules` key at all: the provider then sends none (TF firewall/resource.go:149, GetOk on an empty set).
+      assert.deepEqual(door.inputs, { name: `${stack}-ci-door`, labels: { ...labels, role: "ci-door" } });
+      // ssh-door.sh's selector: project=swarm-platform,stack=<stack>,role=ci-door.
+      assert.equal(door.inputs.labels.project, "swarm-platform");
+      assert.equal(door.inputs.labels.stack, stack);
+      // `pulumi up` never shuts a door a running job opened, and a refresh of an open door is no drift.
+      assert.deepEqual(door.options.ignoreChanges, ["rules"]);
+      for (const fw of ["cluster-fw-base", "cluster-fw-edge"]) assert.equal(run.one("hcloud:index/firewall:Firewall", fw).options.ignoreChanges, undefined, fw);
+    });
+
     test("servers: image by name, firewalls attached at creation, never replaced by drift-prone inputs", () => {
       const servers = run.byType("hcloud:index/server:Server").sort((a, b) => a.name.localeCompare(b.name));
       const base = run.one("hcloud:index/firewall:Firewall", "cluster-fw-base");
       const edgeFw = run.one("hcloud:index/firewall:Firewall", "cluster-fw-edge");
+      const door = run.one("hcloud:index/firewall:Firewall", "cluster-fw-ci-door");
       const key = run.one("hcloud:index/sshKey:SshKey", "cluster-deploy-key");
       const expected = prod
         ? [["prod-mgr-01", "cx32", "fsn1", "manager", "mgr"], ["prod-mgr-02", "cx32", "nbg1", "manager", "mgr"], ["prod-mgr-03", "cx32", "hel1", "manager", "mgr"],
@@ -91,7 +104,7 @@ for (const stack of ["test", "prod"] as const) {
           location,
           placementGroupId: Number(group.id),
           sshKeys: [key.id],
-          firewallIds: name === `${stack}-app-01` ? [Number(base.id), Number(edgeFw.id)] : [Number(base.id)],
+          firewallIds: name === `${stack}-app-01` ? [Number(base.id), Number(edgeFw.id), Number(door.id)] : [Number(base.id), Number(door.id)],
           publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
           keepDisk: true,
           shutdownBeforeDeletion: true,
@@ -125,8 +138,8 @@ for (const stack of ["test", "prod"] as const) {
       }
     });
 
-    test("Hetzner's limits: every firewall has 1 to 50 rules, every server at most 5 firewalls", () => {
-      const firewalls = run.byType("hcloud:index/firewall:Firewall");
+    test("Hetzner's limits: every firewall the program owns the rules of has 1 to 50, every server at most 5 firewalls", () => {
+      const firewalls = run.byType("hcloud:index/firewall:Firewall").filter((f) => f.name !== "cluster-fw-ci-door");
       assert.ok(firewalls.length >= 2);
       for (const f of firewalls) {
         const rules = (f.inputs.rules as unknown[]).length;

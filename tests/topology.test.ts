@@ -62,7 +62,9 @@ describe("firewalls", () => {
     assert.deepEqual(fws.map((f) => [f.name, f.nodes]), [
       ["prod-base", t.nodes.map((n) => n.name)],
       ["prod-edge", ["prod-app-01"]],
+      ["prod-ci-door", t.nodes.map((n) => n.name)],
     ]);
+    assert.deepEqual([fws[2].rules, fws[2].rulesOwnedOutside], [[], true]);
     assert.deepEqual(fws[0].rules, [
       { description: "SSH from admin ranges", direction: "in", protocol: "tcp", port: "2222", sourceIps: ["198.51.100.0/24"] },
       { description: "ICMP (ping, path MTU discovery)", direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0", "::/0"] },
