@@ -1,7 +1,9 @@
+import { assertProgramEnvironment } from "./platform/environment";
 import { readPulumiConfig } from "./platform/pulumi-config";
 import { defineStack } from "./components/stack";
 
-// Validation first: a bad setting stops the program before any resource exists.
+// The environment, then validation: either stops the program before any resource exists.
+assertProgramEnvironment();
 const config = readPulumiConfig();
 
 export = defineStack(config);
