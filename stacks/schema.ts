@@ -49,6 +49,15 @@ export function defaultFor<T>(def: SettingDef<T>, profile: Profile): T | undefin
   return isPerProfile(def.default) ? def.default[profile] : def.default;
 }
 
+/**
+ * The default Pulumi.yaml declares for a setting whose default comes from the profile. The
+ * Pulumi CLI reports a declared setting without a default that a stack leaves out as "missing
+ * configuration" before the program runs, so such a setting gets this stand-in default there
+ * and the program resolves it to the profile's value. Settings whose type is not `string` are
+ * declared without `type:`, because the CLI checks a typed default against its type.
+ */
+export const PROFILE_DEFAULT = "(profile)";
+
 /** True when the default is the same for every profile (so Pulumi.yaml can declare it). */
 export function hasProfileIndependentDefault(def: SettingDef): boolean {
   return def.default !== undefined && !isPerProfile(def.default);
