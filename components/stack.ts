@@ -9,6 +9,7 @@ import { partOutputs } from "../platform/outputs";
 import { Cluster } from "./cluster";
 import { Swarm } from "./swarm";
 import { Services } from "./services";
+import { checkServerTypes } from "./server-types";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -19,6 +20,8 @@ export interface DeclaredStack {
   readonly outputs: Record<string, pulumi.Input<unknown>>;
   /** The platform the stack declared (the plan reads it instead of building it again). */
   readonly platform: Platform;
+  /** The live check of the pools' server types; it fails the program when a type cannot be ordered. */
+  readonly serverTypes: pulumi.Output<string[]>;
 }
 
 /**
@@ -26,6 +29,8 @@ export interface DeclaredStack {
  * The composition root: pure layers decide, components declare.
  */
 export function declareStack(config: StackConfig, options: StackOptions = {}): DeclaredStack {
+  // First, so a server type Hetzner stopped selling fails the preview before anything is planned on it.
+  const serverTypes = checkServerTypes(config.nodePools);
   const topology = buildTopology(config);
   const firewalls = buildFirewalls(config, topology);
   const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
@@ -55,6 +60,7 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
 
   return {
     platform,
+    serverTypes,
     outputs: {
       profile: config.profile,
       nodes: topology.nodes.map((n) => ({

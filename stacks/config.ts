@@ -126,6 +126,12 @@ export function parseSettings(stack: string, raw: Readonly<Record<string, unknow
     }
   }
 
+  // The CLI accepts a plain hcloud:token in a stack file (a foreign key has no type to check): the program does not.
+  const token = raw["hcloud:token"];
+  if (opts.secretKeys && typeof token === "string" && token !== "" && !opts.secretKeys.includes("hcloud:token")) {
+    problems.push({ key: "hcloud:token", expected: `an encrypted value, not plain text in the stack file (remove it there and run: ${secretSetCommand("hcloud:token")}, or export HCLOUD_TOKEN)`, given: "[secret]" });
+  }
+
   // Pulumi.yaml declares profile with the default "" (the CLI would call it missing otherwise): "" means the stack name.
   const givenProfile = own.get("profile");
   const stackProfile = (PROFILES as readonly string[]).includes(stack) ? stack : undefined;
@@ -140,8 +146,14 @@ export function parseSettings(stack: string, raw: Readonly<Record<string, unknow
     for (const def of settings) {
       if (def.key === "profile") continue;
       const given = own.get(def.key);
-      const value = unset(given) ? defaultFor(def, profile) : given;
-      if (value === undefined) {
+      // A default is already in parsed form (a NodePool[], a number); only given values are parsed.
+      const fallback = unset(given) ? defaultFor(def, profile) : undefined;
+      if (unset(given) && fallback !== undefined) {
+        values.set(def.key, fallback);
+        continue;
+      }
+      const value = given;
+      if (value === undefined || value === PROFILE_DEFAULT) {
         failed.add(def.key);
         problems.push({ key: def.key, expected: `${def.expected} (required${def.secret ? `; set it with: ${secretSetCommand(def.key)}` : ""})`, given: undefined });
         continue;

@@ -195,7 +195,9 @@ export function checkStack(input: CheckInput): CliCheck {
       : CREDENTIAL_KEY.test(v.key) ? `'${v.key}' holds a credential`
       : PRIVATE_KEY_TEXT.test(text) ? `the value of '${v.key}' is a private key`
       : undefined;
-    if (!why || text === "") continue;
+    const d = declared.get(v.key.slice(projectName.length + 1));
+    // A typed secret declaration: the CLI's own check below reports it, in its words.
+    if (!why || text === "" || (v.key.startsWith(`${projectName}:`) && d?.secret === true && d.type !== undefined)) continue;
     const bare = v.key.startsWith(`${projectName}:`) ? v.key.slice(projectName.length + 1) : v.key;
     errors.push({
       key: v.key,
@@ -242,7 +244,7 @@ export function checkStack(input: CheckInput): CliCheck {
         errors.push({
           key: ns(key),
           message: `${where}Stack '${input.stack}' with configuration key '${key}' must be encrypted as it's secret`,
-          fix: v ? `delete the line and run: ${secretSetCommand(key)}` : `remove default: from the secret declaration of ${key} in Pulumi.yaml (npm run gen:config)`,
+          fix: v ? `delete the line from ${v.at.file} and run: ${secretSetCommand(key)}` : `remove default: from the secret declaration of ${key} in Pulumi.yaml (npm run gen:config)`,
           ...(v ? { at: v.at } : {}),
         });
         continue;
