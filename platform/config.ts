@@ -7,7 +7,7 @@ import { ConfigError, type ConfigProblem } from "../stacks/errors";
 import type { SettingDef } from "../stacks/schema";
 import { buildCore, parseSettings, PROJECT, stackConfig, type LoadOptions, type StackConfig } from "../stacks/config";
 import { CORE_SETTINGS } from "../stacks/settings/core";
-import { validateCore, validatePoolCatalogue } from "../stacks/validate";
+import { coreWarnings, validateCore, validatePoolCatalogue } from "../stacks/validate";
 import { buildTopology } from "../core/topology";
 import type { Family, SettingsContext } from "../families/kit/family";
 import { FAMILIES } from "./registry";
@@ -44,7 +44,7 @@ export function loadStackConfig(stack: string, raw: Readonly<Record<string, unkn
   }
   if (problems.length > 0) throw new ConfigError(namespace, problems);
   const secretSettings = Object.fromEntries(settings.filter((d) => d.secret).map((d) => [d.key, values.get(d.key) as string]));
-  return stackConfig(core, sections, secretSettings, catalogue.warnings);
+  return stackConfig(core, sections, secretSettings, [...catalogue.warnings, ...coreWarnings(core)]);
 }
 
 /**

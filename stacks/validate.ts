@@ -80,12 +80,24 @@ export function validateCore(cfg: CoreConfig): ConfigProblem[] {
   // Edge.
   const pools = new Map(cfg.nodePools.map((p) => [p.name, p]));
   const edgePool = [...pools.values()].find((p) => Array.from({ length: p.count }, (_, i) => nodeName(cfg.namePrefix, p, i + 1)).includes(cfg.edgeNode));
+  const allowedPool = cfg.nodePools.find((p) => p.role === "worker") ?? (cfg.managersRunWorkloads ? cfg.nodePools[0] : undefined);
   if (!edgePool) {
-    add("edgeNode", `the name of a node of this stack, e.g. ${nodeName(cfg.namePrefix, cfg.nodePools[0], 1)}`, cfg.edgeNode);
+    add("edgeNode", `the name of a node of this stack that takes workloads${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
   } else if (edgePool.role === "manager" && !cfg.managersRunWorkloads) {
-    add("edgeNode", "a node that takes workloads (managers are drained: managersRunWorkloads is false)", cfg.edgeNode);
+    add("edgeNode", `a node that takes workloads (managers are drained: managersRunWorkloads is false)${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
   }
   return problems;
+}
+
+/** Address ranges reserved for documentation (RFC 5737, RFC 3849): no admin can come from them. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"].map(mustParseCidr);
+
+/** Settings that work but will not do what is meant. */
+export function coreWarnings(cfg: CoreConfig): string[] {
+  const placeholders = cfg.ssh.allowedCidrs.filter((c) => DOCUMENTATION_RANGES.some((d) => cidrContains(d, mustParseCidr(c))));
+  return placeholders.length === 0 ? [] : [
+    `sshAllowedCidrs holds ${placeholders.join(", ")}, a documentation range (placeholder): the deploy and the bootstrap will not reach the nodes over SSH. Set your admin ranges: pulumi config set --path 'sshAllowedCidrs[0]' <your range>`,
+  ];
 }
 
 export interface CatalogueCheck {

@@ -131,3 +131,31 @@ describe("stack config values", () => {
     }
   });
 });
+
+describe("config errors people can act on", () => {
+  test("a CIDR with host bits says so and names the network", () => {
+    const err = problemsOf(() => loadStack("test", { networkCidr: "10.20.0.1/16", sshAllowedCidrs: ["192.0.2.7/24"] }));
+    assert.match(err.message, /swarm-platform:networkCidr: expected an IPv4 CIDR such as 10\.0\.0\.0\/16; 10\.20\.0\.1\/16 has host bits set: the network is 10\.20\.0\.0\/16, got "10\.20\.0\.1\/16"/);
+    assert.match(err.message, /swarm-platform:sshAllowedCidrs\[0\]: expected .*; 192\.0\.2\.7\/24 has host bits set: the network is 192\.0\.2\.0\/24/);
+  });
+
+  test("the edgeNode hint names a node that exists and takes workloads", () => {
+    const err = problemsOf(() => loadStack("prod", { edgeNode: "prod-app-09" }));
+    assert.match(err.message, /swarm-platform:edgeNode: expected the name of a node of this stack that takes workloads, e\.g\. prod-app-01, got "prod-app-09"/);
+    const drained = problemsOf(() => loadStack("prod", { edgeNode: "prod-mgr-01" }));
+    assert.match(drained.message, /managersRunWorkloads is false\), e\.g\. prod-app-01, got "prod-mgr-01"/);
+  });
+
+  test("a documentation range as admin range is a warning that the deploy will not reach the nodes", () => {
+    assert.deepEqual(loadStack("test", { sshAllowedCidrs: ["192.0.2.0/24"] }).configWarnings.filter((w) => w.startsWith("sshAllowedCidrs")).length, 1);
+    assert.match(loadStack("prod").configWarnings.join("\n"), /sshAllowedCidrs holds 198\.51\.100\.0\/24, a documentation range \(placeholder\): the deploy and the bootstrap will not reach the nodes over SSH/);
+    assert.deepEqual(loadStack("test", { sshAllowedCidrs: ["203.0.112.0/24"] }).configWarnings, []);
+  });
+
+  test("a stack file value of (profile) or an empty profile means the profile's default", () => {
+    const cfg = loadStack("prod", { profile: "", nodePools: "(profile)", protect: "(profile)", redisMembers: "(profile)" });
+    assert.equal(cfg.profile, "prod");
+    assert.deepEqual(cfg.nodePools.map((p) => p.serverType), ["cx23", "cx43"]);
+    assert.equal(cfg.protect, true);
+  });
+});

@@ -34,8 +34,9 @@ describe("node pools against the dated Hetzner catalogue", () => {
 
   test("a deprecated type that can still be ordered is a warning, not an error", () => {
     const cfg = loadStackConfig("test", withOverrides("test", { nodePools: ["mgr role=manager count=1 type=cx22 locations=fsn1 labels=type:service", "app role=worker count=2 type=cx33 locations=fsn1 labels=type:service"] }), { date: "2025-11-01" });
-    assert.equal(cfg.configWarnings.length, 1);
-    assert.match(cfg.configWarnings[0], /^nodePools\[0\]\.type \(pool mgr\): Hetzner deprecated cx22 in fsn1; it cannot be ordered after 2025-12-31 .*cax11, cpx22, cx23$/);
+    const pools = cfg.configWarnings.filter((w) => w.startsWith("nodePools"));
+    assert.equal(pools.length, 1);
+    assert.match(pools[0], /^nodePools\[0\]\.type \(pool mgr\): Hetzner deprecated cx22 in fsn1; it cannot be ordered after 2025-12-31 .*cax11, cpx22, cx23$/);
   });
 
   test("a datacenter name is refused with its location as the fix", () => {
@@ -53,7 +54,7 @@ describe("node pools against the dated Hetzner catalogue", () => {
     for (const [stack, types] of [["test", ["cx23", "cx33"]], ["prod", ["cx23", "cx43"]]] as const) {
       const cfg = loadStack(stack);
       assert.deepEqual(cfg.nodePools.map((p) => p.serverType), types);
-      assert.deepEqual(cfg.configWarnings, []);
+      assert.deepEqual(cfg.configWarnings.filter((w) => w.startsWith("nodePools")), []);
     }
   });
 });
