@@ -55,6 +55,11 @@ export function liveServerTypeProblems(pools: readonly NodePool[], live: readonl
   return { problems, warnings };
 }
 
+/** A token the hcloud provider will use (TF `hcloud/provider.go:37-41`: the `token` setting, else HCLOUD_TOKEN). */
+export function hasHetznerToken(): boolean {
+  return !!pulumi.runtime.allConfig()["hcloud:token"] || !!process.env.HCLOUD_TOKEN;
+}
+
 /**
  * Calls the API once and fails the program (preview included) when a pool's type cannot be
  * ordered where the pool puts it. Resolves to the checked `pool: type@location` entries.

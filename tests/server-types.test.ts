@@ -1,5 +1,6 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { loadStack, problemsOf, ROOT, withOverrides } from "./support/config";
 import { loadStackConfig } from "../platform/config";
 import { catalogueServerTypes, liveServerTypeProblems } from "../components/server-types";
 import { runProgram } from "../tools/mock-runtime";
+import { declareStack } from "../components/stack";
 import { parsePools } from "../stacks/pools";
 
 const DAY = "2026-12-07";
@@ -116,6 +118,30 @@ describe("the live server-type check at preview (hcloud getServerTypes)", () => 
         "  - nodePools[1].type (pool app): Hetzner's API does not list server type cx43 any more; pick a current type (hcloud server-type list, or stacks/hetzner-catalogue.ts)");
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("without a Hetzner token the program makes no API call; with hcloud:token it makes one", async () => {
+    const saved = process.env.HCLOUD_TOKEN;
+    delete process.env.HCLOUD_TOKEN;
+    try {
+      for (const [token, expected] of [[undefined, []], ["t".repeat(64), ["hcloud:index/getServerTypes:getServerTypes"]]] as const) {
+        const calls: string[] = [];
+        await pulumi.runtime.setMocks({
+          newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+          call: (args) => {
+            calls.push(args.token);
+            return catalogueServerTypes(DAY);
+          },
+        }, "swarm-platform", "test", true);
+        const raw = withOverrides("test", token ? { "hcloud:token": token } : {});
+        pulumi.runtime.setAllConfig(raw, token ? ["hcloud:token"] : []);
+        const declared = declareStack(loadStackConfig("test", raw));
+        await (declared.serverTypes as pulumi.Output<string[]> & { promise(): Promise<string[]> }).promise();
+        assert.deepEqual(calls, expected);
+      }
+    } finally {
+      if (saved !== undefined) process.env.HCLOUD_TOKEN = saved;
     }
   });
 });

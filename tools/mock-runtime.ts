@@ -115,7 +115,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
     })());
     return undefined;
   };
-  const { outputs, platform } = declareStack(config, { resourceOptions: { transformations: [record] } });
+  const { outputs, platform } = declareStack(config, { resourceOptions: { transformations: [record] }, liveServerTypeCheck: true });
   const settled = await settle(outputs);
   await waitForRPCs();
   await Promise.all(pendingOpts);
