@@ -36,8 +36,8 @@ function timePlan(dir: string, stack: string): number {
 function scaledStack(dir: string, workers: number): void {
   const doc = parseDocument(readFileSync(join(ROOT, "Pulumi.prod.yaml"), "utf8"));
   doc.setIn(["config", "swarm-platform:nodePools"], doc.createNode([
-    "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
-    `app role=worker count=${workers} type=cx42 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30`,
+    "mgr role=manager count=3 type=cx33 locations=fsn1,nbg1,hel1 ipOffset=10",
+    `app role=worker count=${workers} type=cx43 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30`,
   ]));
   doc.setIn(["config", "swarm-platform:subnetCidr"], "10.20.0.0/22");
   writeFileSync(join(dir, "Pulumi.prod.yaml"), doc.toString());

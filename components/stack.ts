@@ -9,16 +9,25 @@ import { partOutputs } from "../platform/outputs";
 import { Cluster } from "./cluster";
 import { Swarm } from "./swarm";
 import { Services } from "./services";
+import { checkServerTypes, hasHetznerToken } from "./server-types";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
   readonly resourceOptions?: pulumi.ComponentResourceOptions;
+  /**
+   * Check the pools' server types against Hetzner's live list. Default: when a Hetzner token is
+   * configured (`hcloud:token` or HCLOUD_TOKEN); without one the API call could only fail, and the
+   * dated catalogue has been checked already. The mock runtime turns it on and answers the call.
+   */
+  readonly liveServerTypeCheck?: boolean;
 }
 
 export interface DeclaredStack {
   readonly outputs: Record<string, pulumi.Input<unknown>>;
   /** The platform the stack declared (the plan reads it instead of building it again). */
   readonly platform: Platform;
+  /** The live check of the pools' server types; it fails the program when a type cannot be ordered. */
+  readonly serverTypes: pulumi.Output<string[]>;
 }
 
 /**
@@ -26,6 +35,10 @@ export interface DeclaredStack {
  * The composition root: pure layers decide, components declare.
  */
 export function declareStack(config: StackConfig, options: StackOptions = {}): DeclaredStack {
+  // First, so a server type Hetzner stopped selling fails the preview before anything is planned on it.
+  const live = options.liveServerTypeCheck ?? hasHetznerToken();
+  const serverTypes = live ? checkServerTypes(config.nodePools) : pulumi.output<string[]>([]);
+  if (!live) void pulumi.log.info("no Hetzner token: the live server-type check is skipped (the dated catalogue was checked)");
   const topology = buildTopology(config);
   const firewalls = buildFirewalls(config, topology);
   const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
@@ -55,6 +68,7 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
 
   return {
     platform,
+    serverTypes,
     outputs: {
       profile: config.profile,
       nodes: topology.nodes.map((n) => ({

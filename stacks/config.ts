@@ -5,8 +5,8 @@
  * validated StackConfig share. Which areas exist is not known here: the platform's
  * registry hands them in (platform/config.ts).
  */
-import { ConfigError, ValueError, type ConfigProblem } from "./errors";
-import { defaultFor, PROFILES, type Profile, type SettingDef } from "./schema";
+import { ValueError, type ConfigProblem } from "./errors";
+import { defaultFor, PROFILE_DEFAULT, PROFILES, type Profile, type SettingDef } from "./schema";
 import type { NodePool } from "./pools";
 
 export const PROJECT = "swarm-platform";
@@ -63,6 +63,8 @@ export interface Area<Name extends string, Section, Context = CoreConfig> {
 export interface StackConfig extends CoreConfig {
   /** Validated values of the secret settings by key: the one place the renderers read a secret setting from. */
   readonly secretSettings: Readonly<Record<string, string>>;
+  /** Things that work today but need attention (a server type Hetzner has announced to retire). */
+  readonly configWarnings: readonly string[];
   /** The section of one area (a service family's settings), typed by its area. */
   section<S>(area: Area<string, S, never>): S;
 }
@@ -70,21 +72,46 @@ export interface StackConfig extends CoreConfig {
 export interface LoadOptions {
   /** Config namespace (project name). */
   readonly namespace?: string;
+  /**
+   * Keys (with namespace) the Pulumi CLI holds encrypted. When given, a secret setting with a
+   * non-empty value outside this list is refused: it was written in plain text.
+   */
+  readonly secretKeys?: readonly string[];
+  /** The day to plan for (YYYY-MM-DD), for the Hetzner server types that can be ordered then. Default: today. */
+  readonly date?: string;
 }
 
 export interface ParsedSettings {
   readonly namespace: string;
-  readonly profile: Profile;
+  /** Absent when the profile itself is bad (then nothing else is parsed). */
+  readonly profile?: Profile;
   readonly values: Values;
+  /** Every per-key problem, in settings order. */
+  readonly problems: readonly ConfigProblem[];
+  /** Settings whose value is missing or did not parse (their value is absent from `values`). */
+  readonly failed: ReadonlySet<string>;
+}
+
+/** The exact command that stores a secret setting encrypted. */
+export function secretSetCommand(key: string): string {
+  const from = /PrivateKey$/.test(key) ? "< <key file>" : /Certificate$/.test(key) ? "< chain.pem" : /TlsKey$/.test(key) ? "< key.pem" : "<value>";
+  return `pulumi config set --secret ${key} ${from}`;
+}
+
+/** A value that stands for "not set": the profile's default applies (see PROFILE_DEFAULT). */
+function unset(value: unknown): boolean {
+  return value === undefined || value === PROFILE_DEFAULT;
 }
 
 /**
  * Parses raw config against every setting definition. Keys may carry the namespace
- * prefix (`swarm-platform:sshPort`) or not. Throws ConfigError listing every problem.
+ * prefix (`swarm-platform:sshPort`) or not. Never throws for a bad value: every problem
+ * is returned, so a caller can add the cross-setting ones and report them in one pass.
  */
 export function parseSettings(stack: string, raw: Readonly<Record<string, unknown>>, settings: readonly SettingDef[], opts: LoadOptions = {}): ParsedSettings {
   const ns = opts.namespace ?? PROJECT;
   const problems: ConfigProblem[] = [];
+  const failed = new Set<string>();
   const own = new Map<string, unknown>();
   for (const [fullKey, value] of Object.entries(raw)) {
     const colon = fullKey.indexOf(":");
@@ -99,30 +126,53 @@ export function parseSettings(stack: string, raw: Readonly<Record<string, unknow
     }
   }
 
+  // The CLI accepts a plain hcloud:token in a stack file (a foreign key has no type to check): the program does not.
+  const token = raw["hcloud:token"];
+  if (opts.secretKeys && typeof token === "string" && token !== "" && !opts.secretKeys.includes("hcloud:token")) {
+    problems.push({ key: "hcloud:token", expected: `an encrypted value, not plain text in the stack file (remove it there and run: ${secretSetCommand("hcloud:token")}, or export HCLOUD_TOKEN)`, given: "[secret]" });
+  }
+
+  // Pulumi.yaml declares profile with the default "" (the CLI would call it missing otherwise): "" means the stack name.
+  const givenProfile = own.get("profile");
+  const stackProfile = (PROFILES as readonly string[]).includes(stack) ? stack : undefined;
+  const rawProfile = unset(givenProfile) || givenProfile === "" ? stackProfile : givenProfile;
   let profile: Profile | undefined;
-  const rawProfile = own.get("profile") ?? ((PROFILES as readonly string[]).includes(stack) ? stack : undefined);
   if ((PROFILES as readonly string[]).includes(rawProfile as string)) profile = rawProfile as Profile;
   else problems.push({ key: "profile", expected: `one of "test", "prod" (required when the stack is not named test or prod)`, given: rawProfile });
 
   const values = new Map<string, unknown>();
   if (profile) {
+    values.set("profile", profile);
     for (const def of settings) {
+      if (def.key === "profile") continue;
       const given = own.get(def.key);
-      const value = given !== undefined ? given : defaultFor(def, profile);
-      if (value === undefined) {
-        problems.push({ key: def.key, expected: `${def.expected} (required${def.secret ? `; set it with: pulumi config set --secret ${def.key}` : ""})`, given: undefined });
+      // A default is already in parsed form (a NodePool[], a number); only given values are parsed.
+      const fallback = unset(given) ? defaultFor(def, profile) : undefined;
+      if (unset(given) && fallback !== undefined) {
+        values.set(def.key, fallback);
+        continue;
+      }
+      const value = given;
+      if (value === undefined || value === PROFILE_DEFAULT) {
+        failed.add(def.key);
+        problems.push({ key: def.key, expected: `${def.expected} (required${def.secret ? `; set it with: ${secretSetCommand(def.key)}` : ""})`, given: undefined });
+        continue;
+      }
+      if (def.secret && opts.secretKeys && !unset(given) && given !== "" && !opts.secretKeys.includes(`${ns}:${def.key}`)) {
+        failed.add(def.key);
+        problems.push({ key: def.key, expected: `an encrypted value, not plain text in the stack file (remove it there and run: ${secretSetCommand(def.key)})`, given: "[secret]" });
         continue;
       }
       try {
         values.set(def.key, def.parse(value));
       } catch (e) {
         if (!(e instanceof ValueError)) throw e;
+        failed.add(def.key);
         problems.push({ key: def.key + (e.subKey ?? ""), expected: e.expected, given: def.secret ? "[secret]" : e.given });
       }
     }
   }
-  if (problems.length > 0 || !profile) throw new ConfigError(ns, problems);
-  return { namespace: ns, profile, values };
+  return { namespace: ns, profile, values, problems, failed };
 }
 
 export function buildCore(stack: string, profile: Profile, v: Values): CoreConfig {
@@ -164,11 +214,14 @@ export function buildCore(stack: string, profile: Profile, v: Values): CoreConfi
 }
 
 /** The frozen StackConfig: the core fields, the secret settings and a typed lookup of the sections. */
-export function stackConfig(core: CoreConfig, sections: Readonly<Record<string, unknown>>, secretSettings: Readonly<Record<string, string>>): StackConfig {
+export function stackConfig(
+  core: CoreConfig, sections: Readonly<Record<string, unknown>>, secretSettings: Readonly<Record<string, string>>, configWarnings: readonly string[] = [],
+): StackConfig {
   const frozen = deepFreeze({ ...sections });
   return deepFreeze({
     ...core,
     secretSettings,
+    configWarnings: [...configWarnings],
     section<S>(area: Area<string, S, never>): S {
       if (!(area.name in frozen)) throw new Error(`the stack has no settings section ${area.name}`);
       return frozen[area.name] as S;

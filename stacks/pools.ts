@@ -1,5 +1,6 @@
 import { ValueError } from "./errors";
 import { asArray } from "./schema";
+import { LOCATIONS } from "./hetzner-catalogue";
 
 export type SwarmRole = "manager" | "worker";
 
@@ -21,25 +22,21 @@ export function nodeName(prefix: string, pool: Pick<NodePool, "name">, number: n
   return `${prefix}-${pool.name}-${String(number).padStart(2, "0")}`;
 }
 
-/** Hetzner Cloud locations and the network zone each belongs to. */
-export const HETZNER_LOCATIONS: Readonly<Record<string, string>> = {
-  fsn1: "eu-central",
-  nbg1: "eu-central",
-  hel1: "eu-central",
-  ash: "us-east",
-  hil: "us-west",
-  sin: "ap-southeast",
-};
+/** Hetzner Cloud locations and the network zone each belongs to (from the dated catalogue). */
+export const HETZNER_LOCATIONS: Readonly<Record<string, string>> = Object.fromEntries(LOCATIONS.map((l) => [l.name, l.networkZone]));
 
-/** Shared vCPU (cx, cpx, cax) and dedicated vCPU (ccx) server types, e.g. cx22, cpx31, cax21, ccx13. */
+/** Shared vCPU (cx, cpx, cax) and dedicated vCPU (ccx) server type names, e.g. cx23, cpx22, cax11, ccx13. */
 export const SERVER_TYPE_PATTERN = /^(cx|cpx|cax|ccx)[1-9]\d{1,2}$/;
+
+/** A datacenter name such as fsn1-dc14: the API takes locations only since 2026. */
+const DATACENTER = /^([a-z]+\d*)-dc\d+$/;
 
 const POOL_NAME = /^[a-z][a-z0-9]{0,9}$/;
 const LABEL_KEY = /^[a-z][a-z0-9._-]{0,62}$/;
 const LABEL_VALUE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 export const POOL_FORM =
-  'a pool such as "app role=worker count=3 type=cx32 locations=fsn1,nbg1 labels=type:service ipOffset=20" ' +
+  'a pool such as "app role=worker count=3 type=cx33 locations=fsn1,nbg1 labels=type:service ipOffset=20" ' +
   "(name, then role=manager|worker, count=1-99, type=<server type>, locations=<l>[,<l>], optional labels=<k>:<v>[,<k>:<v>], optional ipOffset=<n>)";
 
 /** Default host offset of the i-th pool when the pool does not set one: pools get blocks of 20 from .10. */
@@ -77,10 +74,14 @@ export function parsePool(value: unknown, index: number): NodePool {
   }
   const serverType = need("type");
   if (!SERVER_TYPE_PATTERN.test(serverType)) {
-    throw new ValueError("a Hetzner server type such as cx22, cpx31, cax21 or ccx13", serverType, `[${index}].type`);
+    throw new ValueError("a Hetzner server type such as cx23, cpx22, cax11 or ccx13", serverType, `[${index}].type`);
   }
   const locations = need("locations").split(",");
   for (const loc of locations) {
+    const dc = DATACENTER.exec(loc);
+    if (dc && dc[1] in HETZNER_LOCATIONS) {
+      throw new ValueError(`a location, not a datacenter name (Hetzner's API takes locations only): use ${dc[1]}`, loc, `[${index}].locations`);
+    }
     if (!(loc in HETZNER_LOCATIONS)) {
       throw new ValueError(`Hetzner locations from ${Object.keys(HETZNER_LOCATIONS).join(", ")}`, loc, `[${index}].locations`);
     }

@@ -49,6 +49,15 @@ export function defaultFor<T>(def: SettingDef<T>, profile: Profile): T | undefin
   return isPerProfile(def.default) ? def.default[profile] : def.default;
 }
 
+/**
+ * The default Pulumi.yaml declares for a setting whose default comes from the profile. The
+ * Pulumi CLI reports a declared setting without a default that a stack leaves out as "missing
+ * configuration" before the program runs, so such a setting gets this stand-in default there
+ * and the program resolves it to the profile's value. Settings whose type is not `string` are
+ * declared without `type:`, because the CLI checks a typed default against its type.
+ */
+export const PROFILE_DEFAULT = "(profile)";
+
 /** True when the default is the same for every profile (so Pulumi.yaml can declare it). */
 export function hasProfileIndependentDefault(def: SettingDef): boolean {
   return def.default !== undefined && !isPerProfile(def.default);
@@ -122,16 +131,35 @@ export function list<T>(item: Parser<T>, opts: { expected: string; min?: number;
   };
 }
 
+/** For an IPv4 CIDR with host bits set (10.20.0.1/16), the network it means (10.20.0.0/16). */
+export function ipv4NetworkOf(value: string): string | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const address = octets.reduce((a, o) => a * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  const network = Math.floor(address / size) * size;
+  if (network === address) return undefined;
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join(".")}/${prefix}`;
+}
+
+function hostBitsNote(value: unknown): string {
+  const network = typeof value === "string" ? ipv4NetworkOf(value) : undefined;
+  return network ? `; ${value as string} has host bits set: the network is ${network}` : "";
+}
+
 export const cidr: Parser<string> = (value) => {
   if (typeof value !== "string" || parseCidr(value) === undefined) {
-    throw new ValueError("an IPv4 or IPv6 CIDR such as 10.0.0.0/16 or 2001:db8::/32", value);
+    throw new ValueError(`an IPv4 or IPv6 CIDR such as 10.0.0.0/16 or 2001:db8::/32${hostBitsNote(value)}`, value);
   }
   return value;
 };
 
 export const ipv4Cidr: Parser<string> = (value) => {
   const c = typeof value === "string" ? parseCidr(value) : undefined;
-  if (!c || c.family !== 4) throw new ValueError("an IPv4 CIDR such as 10.0.0.0/16", value);
+  if (!c || c.family !== 4) throw new ValueError(`an IPv4 CIDR such as 10.0.0.0/16${hostBitsNote(value)}`, value);
   return value as string;
 };
 

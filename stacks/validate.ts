@@ -1,6 +1,7 @@
 import type { ConfigProblem } from "./errors";
 import type { CoreConfig } from "./config";
 import { HETZNER_LOCATIONS, nodeName } from "./pools";
+import { CATALOGUE_AS_OF, findServerType, orderability, sameSizeCurrentTypes, SERVER_TYPES, type Orderability } from "./hetzner-catalogue";
 import { cidrContains, cidrsOverlap, cidrSize, mustParseCidr, ANYWHERE_CIDRS } from "../lib/net";
 
 /** Ports the Swarm uses between nodes; nothing else may take them. */
@@ -79,10 +80,84 @@ export function validateCore(cfg: CoreConfig): ConfigProblem[] {
   // Edge.
   const pools = new Map(cfg.nodePools.map((p) => [p.name, p]));
   const edgePool = [...pools.values()].find((p) => Array.from({ length: p.count }, (_, i) => nodeName(cfg.namePrefix, p, i + 1)).includes(cfg.edgeNode));
+  const allowedPool = cfg.nodePools.find((p) => p.role === "worker") ?? (cfg.managersRunWorkloads ? cfg.nodePools[0] : undefined);
   if (!edgePool) {
-    add("edgeNode", `the name of a node of this stack, e.g. ${nodeName(cfg.namePrefix, cfg.nodePools[0], 1)}`, cfg.edgeNode);
+    add("edgeNode", `the name of a node of this stack that takes workloads${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
   } else if (edgePool.role === "manager" && !cfg.managersRunWorkloads) {
-    add("edgeNode", "a node that takes workloads (managers are drained: managersRunWorkloads is false)", cfg.edgeNode);
+    add("edgeNode", `a node that takes workloads (managers are drained: managersRunWorkloads is false)${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
   }
   return problems;
+}
+
+/** Address ranges reserved for documentation (RFC 5737, RFC 3849): no admin can come from them. */
+const DOCUMENTATION_RANGES = ["192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32"].map(mustParseCidr);
+
+/** Settings that work but will not do what is meant. */
+export function coreWarnings(cfg: CoreConfig): string[] {
+  const placeholders = cfg.ssh.allowedCidrs.filter((c) => DOCUMENTATION_RANGES.some((d) => cidrContains(d, mustParseCidr(c))));
+  return placeholders.length === 0 ? [] : [
+    `sshAllowedCidrs holds ${placeholders.join(", ")}, a documentation range (placeholder): the deploy and the bootstrap will not reach the nodes over SSH. Set your admin ranges: pulumi config set --path 'sshAllowedCidrs[0]' <your range>`,
+  ];
+}
+
+export interface CatalogueCheck {
+  readonly problems: ConfigProblem[];
+  readonly warnings: string[];
+}
+
+/**
+ * Each pool's server type against the dated Hetzner catalogue, for the day planned for: a type
+ * Hetzner does not know, no longer sells, or does not sell in a pool's location is an error
+ * naming `nodePools[i].type` with the current types of the same size; a type announced for
+ * retirement (or one whose offer the sources leave open) is a warning.
+ */
+export function validatePoolCatalogue(cfg: Pick<CoreConfig, "nodePools">, date: string): CatalogueCheck {
+  const problems: ConfigProblem[] = [];
+  const warnings: string[] = [];
+  for (const [i, pool] of cfg.nodePools.entries()) {
+    const key = `nodePools[${i}].type`;
+    const type = findServerType(pool.serverType);
+    const asOf = `Hetzner catalogue as of ${CATALOGUE_AS_OF}, stacks/hetzner-catalogue.ts`;
+    if (!type) {
+      const current = SERVER_TYPES.filter((t) => pool.locations.every((l) => orderability(t.name, l, date).status === "orderable")).map((t) => t.name);
+      problems.push({ key, expected: `a server type Hetzner sells (${asOf}); current types in ${pool.locations.join(", ")}: ${current.join(", ")}`, given: pool.serverType });
+      continue;
+    }
+    const size = `${type.vcpus} vCPU, ${type.memoryGb} GB`;
+    const instead = (): string => {
+      const names = pool.locations
+        .map((l) => new Set(sameSizeCurrentTypes(type, l, date).map((t) => t.name)))
+        .reduce((a, b) => new Set([...a].filter((n) => b.has(n))));
+      return names.size > 0
+        ? `current types of the same size (${size}) in ${pool.locations.join(", ")}: ${[...names].sort().join(", ")}`
+        : `no current type of the same size (${size}) is sold in every one of ${pool.locations.join(", ")}; see stacks/hetzner-catalogue.ts`;
+    };
+    const by = new Map<string, string[]>();
+    const seen = new Map<string, Orderability>();
+    for (const location of pool.locations) {
+      const o = orderability(type.name, location, date);
+      by.set(o.status, [...(by.get(o.status) ?? []), location]);
+      seen.set(o.status, o);
+    }
+    const where = (status: string): string => (by.get(status) ?? []).join(", ");
+    const unavailable = seen.get("unavailable");
+    if (unavailable?.status === "unavailable") {
+      problems.push({
+        key,
+        expected: `a server type Hetzner still sells: ${type.name} can no longer be ordered in ${where("unavailable")} (since ${unavailable.unavailableAfter.slice(0, 10)}, ${unavailable.source.url}); ${instead()}`,
+        given: pool.serverType,
+      });
+    } else if (by.has("not-offered")) {
+      problems.push({ key, expected: `a server type sold in ${where("not-offered")} (${type.name} is not, ${asOf}); ${instead()}`, given: pool.serverType });
+    }
+    const deprecated = seen.get("deprecated");
+    if (deprecated?.status === "deprecated" && !unavailable) {
+      warnings.push(`${key} (pool ${pool.name}): Hetzner deprecated ${type.name} in ${where("deprecated")}; it cannot be ordered after ${deprecated.unavailableAfter.slice(0, 10)} (${deprecated.source.url}): move to one of the ${instead()}`);
+    }
+    const unknown = seen.get("unknown");
+    if (unknown?.status === "unknown") {
+      warnings.push(`${key} (pool ${pool.name}): whether ${type.name} can be ordered in ${where("unknown")} is not known offline (${unknown.reason}); pulumi preview checks it against the live API`);
+    }
+  }
+  return { problems, warnings };
 }

@@ -87,8 +87,8 @@ function pureImpact(beforeOverrides: Record<string, unknown>, afterOverrides: Re
 }
 
 const POOLS = {
-  mgr: "mgr role=manager count=1 type=cx22 locations=fsn1 labels=type:service ipOffset=10",
-  app: (fields: string) => `app ${fields} type=cx32 locations=fsn1 ipOffset=30`,
+  mgr: "mgr role=manager count=1 type=cx23 locations=fsn1 labels=type:service ipOffset=10",
+  app: (fields: string) => `app ${fields} type=cx33 locations=fsn1 ipOffset=30`,
 };
 const BASE = { nodePools: [POOLS.mgr, POOLS.app("role=worker count=2 labels=type:service")] };
 
@@ -122,7 +122,7 @@ const CASES: { title: string; after: Record<string, unknown>; expected: Impact }
   },
   {
     title: "a node address change re-runs wait and join in place (swarm-join refuses an address it does not advertise)",
-    after: { nodePools: [POOLS.mgr, "app role=worker count=2 type=cx32 locations=fsn1 labels=type:service ipOffset=40"] },
+    after: { nodePools: [POOLS.mgr, "app role=worker count=2 type=cx33 locations=fsn1 labels=type:service ipOffset=40"] },
     expected: { replaced: [], updated: ["join-test-app-01", "join-test-app-02", "wait-test-app-01", "wait-test-app-02"], created: [], deleted: [], deletesRun: {} },
   },
   {

@@ -77,7 +77,7 @@ describe("bootstrap step plan (prod)", () => {
   });
 
   test("the label reserved for the server id cannot be set by a pool", () => {
-    const c = loadStack("prod", { nodePools: ["mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1", "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=type:service,swarm-platform.server-id:1 ipOffset=30"] });
+    const c = loadStack("prod", { nodePools: ["mgr role=manager count=3 type=cx33 locations=fsn1,nbg1,hel1", "app role=worker count=3 type=cx43 locations=fsn1,nbg1,hel1 labels=type:service,swarm-platform.server-id:1 ipOffset=30"] });
     assert.throws(() => bootstrapSteps(c, buildTopology(c)), /^Error: nodePools: the pool of prod-app-01 sets the label swarm-platform\.server-id, which the bootstrap reserves for the node's server id; remove it from labels=$/);
   });
 
@@ -89,7 +89,7 @@ describe("bootstrap step plan (prod)", () => {
   });
 
   test("a removed label disappears from the step's input, so the step re-runs in place", () => {
-    const pools = (labels: string) => ["mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1", `app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=${labels} ipOffset=30`];
+    const pools = (labels: string) => ["mgr role=manager count=3 type=cx33 locations=fsn1,nbg1,hel1", `app role=worker count=3 type=cx43 locations=fsn1,nbg1,hel1 labels=${labels} ipOffset=30`];
     const stepOf = (labels: string) => {
       const c = loadStack("prod", { nodePools: pools(labels) });
       return bootstrapSteps(c, buildTopology(c)).find((s) => s.id === "config-prod-app-02")!;

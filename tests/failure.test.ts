@@ -195,8 +195,8 @@ void describe("what breaks a quorum", () => {
   void test("a family spread over two locations of three loses quorum with the location that holds two", () => {
     const cfg = load("prod", {
       nodePools: [
-        "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
-        "app role=worker count=3 type=cx42 locations=fsn1,nbg1 labels=type:service ipOffset=30",
+        "mgr role=manager count=3 type=cx33 locations=fsn1,nbg1,hel1 ipOffset=10",
+        "app role=worker count=3 type=cx43 locations=fsn1,nbg1 labels=type:service ipOffset=30",
       ],
     });
     const topo = buildTopology(cfg);
@@ -250,8 +250,8 @@ void describe("stateless replicas", () => {
   void test("spread over locations: a location holds at most its share", () => {
     const cfg = load("prod", {
       nodePools: [
-        "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1 ipOffset=10",
-        "app role=worker count=4 type=cx42 locations=fsn1,nbg1 labels=type:service ipOffset=30",
+        "mgr role=manager count=3 type=cx33 locations=fsn1,nbg1,hel1 ipOffset=10",
+        "app role=worker count=4 type=cx43 locations=fsn1,nbg1 labels=type:service ipOffset=30",
       ],
     });
     const t = buildTopology(cfg);

@@ -88,9 +88,9 @@ for (const stack of ["test", "prod"] as const) {
       const door = run.one("hcloud:index/firewall:Firewall", "cluster-fw-ci-door");
       const key = run.one("hcloud:index/sshKey:SshKey", "cluster-deploy-key");
       const expected = prod
-        ? [["prod-mgr-01", "cx32", "fsn1", "manager", "mgr"], ["prod-mgr-02", "cx32", "nbg1", "manager", "mgr"], ["prod-mgr-03", "cx32", "hel1", "manager", "mgr"],
-          ["prod-app-01", "cx42", "fsn1", "worker", "app"], ["prod-app-02", "cx42", "nbg1", "worker", "app"], ["prod-app-03", "cx42", "hel1", "worker", "app"]]
-        : [["test-mgr-01", "cx22", "fsn1", "manager", "mgr"], ["test-app-01", "cx32", "fsn1", "worker", "app"], ["test-app-02", "cx32", "fsn1", "worker", "app"]];
+        ? [["prod-mgr-01", "cx23", "fsn1", "manager", "mgr"], ["prod-mgr-02", "cx23", "nbg1", "manager", "mgr"], ["prod-mgr-03", "cx23", "hel1", "manager", "mgr"],
+          ["prod-app-01", "cx43", "fsn1", "worker", "app"], ["prod-app-02", "cx43", "nbg1", "worker", "app"], ["prod-app-03", "cx43", "hel1", "worker", "app"]]
+        : [["test-mgr-01", "cx23", "fsn1", "manager", "mgr"], ["test-app-01", "cx33", "fsn1", "worker", "app"], ["test-app-02", "cx33", "fsn1", "worker", "app"]];
       expected.sort((a, b) => a[0].localeCompare(b[0]));
       assert.deepEqual(servers.map((s) => s.name), expected.map((e) => `cluster-${e[0]}`));
       for (const [i, s] of servers.entries()) {

@@ -42,7 +42,7 @@ describe("npm run plan (offline)", () => {
     const r = plan(["--stack", "test"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Stack test \(profile test\)$/m);
-    assert.match(r.stdout, /^test-app-01 \(edge\)\s+worker\s+app\s+cx32\s+fsn1\s+10\.20\.1\.30\s+active/m);
+    assert.match(r.stdout, /^test-app-01 \(edge\)\s+worker\s+app\s+cx33\s+fsn1\s+10\.20\.1\.30\s+active/m);
   });
 
   test("a bad stack file prints every problem with its key and exits 1", () => {

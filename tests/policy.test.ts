@@ -98,7 +98,7 @@ function server(stack: string, props: Props = {}, protect = true): Fake {
     type: TYPES.server,
     stack,
     protect,
-    props: { name: `${stack}-app-01`, serverType: "cx42", deleteProtection: true, rebuildProtection: true, labels: { "managed-by": "pulumi", stack, role: "worker" }, ...props },
+    props: { name: `${stack}-app-01`, serverType: "cx43", deleteProtection: true, rebuildProtection: true, labels: { "managed-by": "pulumi", stack, role: "worker" }, ...props },
   };
 }
 

@@ -27,8 +27,8 @@ describe("topology", () => {
     const before = buildTopology(loadStack("prod"));
     const grown = buildTopology(loadStack("prod", {
       nodePools: [
-        "mgr role=manager count=5 type=cx32 locations=fsn1,nbg1,hel1",
-        "app role=worker count=12 type=cx42 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30",
+        "mgr role=manager count=5 type=cx33 locations=fsn1,nbg1,hel1",
+        "app role=worker count=12 type=cx43 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30",
         "db role=worker count=3 type=ccx23 locations=fsn1,nbg1,hel1 labels=type:db ipOffset=60",
       ],
     }));

@@ -11,9 +11,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parseDocument } from "yaml";
-import { PROJECT } from "../stacks/config";
+import { PROJECT, secretSetCommand } from "../stacks/config";
 import { ALL_SETTINGS } from "../platform/config";
-import { defaultFor, hasProfileIndependentDefault, isPerProfile, PROFILES, type SettingDef } from "../stacks/schema";
+import { defaultFor, hasProfileIndependentDefault, isPerProfile, PROFILE_DEFAULT, PROFILES, type SettingDef } from "../stacks/schema";
 import { formatPool, type NodePool } from "../stacks/pools";
 
 const ROOT = resolve(__dirname, "..");
@@ -25,14 +25,29 @@ export function fileValue(def: SettingDef, value: unknown): unknown {
   return value;
 }
 
+/**
+ * The `config:` declarations of Pulumi.yaml, shaped by the Pulumi CLI's rules (docs/provider-facts.md §1):
+ * - a declared setting without a default that a stack leaves out is "missing configuration", so every
+ *   setting with a default declares one: a per-profile one declares PROFILE_DEFAULT (without `type:`
+ *   unless it is a string, because the CLI checks a typed default against its type), `profile` "";
+ * - `secret: true` with a default fails every stack that does not set the key ("must be encrypted as
+ *   it's secret"), so `secret: true` goes only on a secret without a default; an optional secret is
+ *   declared with its default, and the program itself refuses a plain-text value of it.
+ */
 export function pulumiYamlConfig(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const def of ALL_SETTINGS) {
-    const decl: Record<string, unknown> = { type: def.type };
-    if (def.type === "array") decl.items = { type: "string" };
+    const byProfile = def.key === "profile" || (def.default !== undefined && isPerProfile(def.default));
+    const decl: Record<string, unknown> = {};
+    if (!byProfile || def.type === "string") {
+      decl.type = def.type;
+      if (def.type === "array") decl.items = { type: "string" };
+    }
     decl.description = describe(def);
-    if (def.secret) decl.secret = true;
-    if (hasProfileIndependentDefault(def)) decl.default = fileValue(def, def.default);
+    if (def.key === "profile") decl.default = "";
+    else if (byProfile) decl.default = PROFILE_DEFAULT;
+    else if (hasProfileIndependentDefault(def)) decl.default = fileValue(def, def.default);
+    else if (def.secret) decl.secret = true;
     out[def.key] = decl;
   }
   return out;
@@ -44,6 +59,7 @@ function describe(def: SettingDef): string {
     parts.push(`Default per profile: ${PROFILES.map((p) => `${p}=${JSON.stringify(fileValue(def, defaultFor(def, p)))}`).join("; ")}.`);
   }
   if (def.default === undefined && def.key !== "profile") parts.push(def.secret ? "Required, secret." : "Required.");
+  else if (def.secret) parts.push(`Secret when set: ${secretSetCommand(def.key)}; a plain-text value is refused.`);
   return parts.join(" ");
 }
 

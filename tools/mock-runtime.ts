@@ -3,6 +3,7 @@ import { PROJECT, type StackConfig } from "../stacks/config";
 import { loadStackConfig } from "../platform/config";
 import type { Platform } from "../platform/assemble";
 import { declareStack } from "../components/stack";
+import { catalogueServerTypes } from "../components/server-types";
 
 // Internal to @pulumi/pulumi, stable for years: resolves once every pending registration is done.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -80,7 +81,12 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
       return { id, state };
     },
     call(args) {
-      return opts.call ? opts.call(args) : {};
+      const answer = opts.call ? opts.call(args) : {};
+      // The live server-type check (components/server-types.ts) is answered from the dated catalogue.
+      if (args.token === "hcloud:index/getServerTypes:getServerTypes" && Object.keys(answer).length === 0) {
+        return catalogueServerTypes(new Date().toISOString());
+      }
+      return answer;
     },
   }, PROJECT, stack, opts.preview ?? false);
   pulumi.runtime.setAllConfig(rawConfig, [...(opts.secretKeys ?? [])]);
@@ -109,7 +115,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
     })());
     return undefined;
   };
-  const { outputs, platform } = declareStack(config, { resourceOptions: { transformations: [record] } });
+  const { outputs, platform } = declareStack(config, { resourceOptions: { transformations: [record] }, liveServerTypeCheck: true });
   const settled = await settle(outputs);
   await waitForRPCs();
   await Promise.all(pendingOpts);

@@ -12,7 +12,7 @@ import {
   str,
   type SettingDef,
 } from "../schema";
-import { privateKeyProblem, throwawayPrivateKey } from "../../lib/ssh";
+import { hostKeyFromSecret, privateKeyProblem } from "../../lib/ssh";
 
 const G_NODES = "Nodes and network";
 const G_ACCESS = "Access and firewall";
@@ -32,12 +32,12 @@ const publicKeyLine = str({
 });
 
 const testPools: NodePool[] = parsePools([
-  "mgr role=manager count=1 type=cx22 locations=fsn1 labels=type:service",
-  "app role=worker count=2 type=cx32 locations=fsn1 labels=type:service",
+  "mgr role=manager count=1 type=cx23 locations=fsn1 labels=type:service",
+  "app role=worker count=2 type=cx33 locations=fsn1 labels=type:service",
 ]);
 const prodPools: NodePool[] = parsePools([
-  "mgr role=manager count=3 type=cx32 locations=fsn1,nbg1,hel1",
-  "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=type:service",
+  "mgr role=manager count=3 type=cx23 locations=fsn1,nbg1,hel1",
+  "app role=worker count=3 type=cx43 locations=fsn1,nbg1,hel1 labels=type:service",
 ]);
 
 export const CORE_SETTINGS: SettingDef[] = [
@@ -149,7 +149,7 @@ export const CORE_SETTINGS: SettingDef[] = [
     expected: "an unencrypted OpenSSH or PEM private key",
     description: "Deploy key (secret). Its public half is installed for the deploy user; the bootstrap connects with it.",
     parse: sshPrivateKey,
-    standIn: throwawayPrivateKey,
+    standIn: () => hostKeyFromSecret(`offline stand-in for swarm-platform:sshPrivateKey, not a real deploy key`, "offline-stand-in").privateKey,
   },
   {
     key: "sshAdditionalPublicKeys",
