@@ -22,7 +22,7 @@ describe("npm run plan (offline)", () => {
     const r = plan(["--stack", "prod", "--format", "json"]);
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout);
-    assert.equal(report.schemaVersion, 1);
+    assert.equal(report.schemaVersion, 2);
     assert.equal(report.stack, "prod");
     assert.equal(report.profile, "prod");
     assert.deepEqual(report.nodes.map((n: { name: string; role: string; privateIp: string }) => [n.name, n.role, n.privateIp]), [
@@ -34,8 +34,52 @@ describe("npm run plan (offline)", () => {
     assert.deepEqual(edge.rules.map((x: { protocol: string; port: string | null }) => `${x.protocol}/${x.port}`), ["tcp/2222", "icmp/null", "tcp/80", "tcp/443"]);
     assert.equal(report.outputs.edgeNode, "prod-app-01");
     assert.equal(report.outputs.floatingIp, "(known after deploy)");
-    assert.equal(report.resources["hcloud:index/server:Server"], 6);
+    assert.equal(report.resourceCounts["hcloud:index/server:Server"], 6);
+    assert.equal(report.resources.length, Object.values(report.resourceCounts as Record<string, number>).reduce((a, b) => a + b, 0));
     assert.match(report.warnings.join("\n"), /replaced by stand-ins \([^)]*swarm-platform:sshPrivateKey[,)]/);
+  });
+
+  test("--format json: every registration in engine form, byte-identical on every run", () => {
+    const a = plan(["--stack", "prod", "--format=json"]);
+    const b = plan(["--stack", "prod", "--format", "json"]);
+    assert.equal(a.status, 0, a.stderr);
+    assert.equal(a.stdout, b.stdout, "the same stack file prints the same JSON");
+    const report = JSON.parse(a.stdout);
+    type R = { urn: string; type: string; name: string; parent?: string; provider?: string; inputs: Record<string, unknown>; options: Record<string, unknown> };
+    const byUrn = new Map<string, R>(report.resources.map((r: R) => [r.urn, r]));
+    const P = "urn:pulumi:prod::swarm-platform::";
+    const stack = byUrn.get(`${P}pulumi:pulumi:Stack::swarm-platform-prod`);
+    assert.ok(stack, "the stack resource is listed");
+    assert.equal(stack.parent, undefined);
+    for (const [pkg, v] of [["hcloud", "1_41_0"], ["random", "4_21_2"], ["command", "1_2_1"]]) {
+      assert.equal(byUrn.get(`${P}pulumi:providers:${pkg}::default_${v}`)?.parent, stack.urn, `default provider ${pkg}`);
+    }
+    // The engine's URN: the parent's qualified type chain, the stack type left out.
+    const server = byUrn.get(`${P}swarm:infra:Cluster$hcloud:index/server:Server::cluster-prod-app-01`);
+    assert.ok(server);
+    assert.equal(server.parent, `${P}swarm:infra:Cluster::cluster`);
+    assert.equal(server.provider, `${P}pulumi:providers:hcloud::default_1_41_0`);
+    assert.equal(server.inputs.serverType, report.nodes.find((n: { name: string }) => n.name === "prod-app-01").serverType);
+    assert.equal(server.inputs.userData, "[secret]", "a secret still unknown at plan time reads [secret]");
+    assert.deepEqual(server.options, {
+      protect: true, ignoreChanges: ["userData", "image", "sshKeys"], replaceOnChanges: [], deleteBeforeReplace: true,
+      dependsOn: [], additionalSecretOutputs: [],
+    });
+    const cluster = byUrn.get(`${P}swarm:infra:Cluster::cluster`);
+    assert.equal(cluster?.parent, stack.urn);
+    const second = byUrn.get(`${P}swarm:infra:Cluster$hcloud:index/server:Server::cluster-prod-app-02`);
+    assert.deepEqual(second?.options.dependsOn, [server.urn], "servers of a pool are created one after the other");
+    const join = byUrn.get(`${P}swarm:bootstrap:Swarm$command:remote:Command::swarm-join-prod-app-01`);
+    assert.ok(join);
+    assert.deepEqual(join.options.replaceOnChanges, ["triggers[*]"], "@pulumi/command's own replaceOnChanges reaches the engine");
+    assert.equal(join.provider, `${P}pulumi:providers:command::default_1_2_1`);
+    const hostKey = byUrn.get(`${P}swarm:infra:Cluster$random:index/randomPassword:RandomPassword::cluster-prod-app-01-host-key`);
+    assert.deepEqual(hostKey?.options.additionalSecretOutputs, ["bcryptHash", "result"]);
+    const service = report.resources.find((r: R) => r.type === "docker:index/service:Service");
+    assert.equal(service.provider, `${P}swarm:bootstrap:Swarm$pulumi:providers:docker::swarm-docker`);
+    // Secret outputs are secrets, not "known after deploy".
+    assert.equal(report.outputs.redisPassword, "[secret]");
+    assert.equal(report.outputs.floatingIp, "(known after deploy)");
   });
 
   test("table format for people", () => {
@@ -63,5 +107,18 @@ describe("npm run plan (offline)", () => {
     assert.equal(r.status, 2);
     assert.match(r.stderr, /--format: expected one of table, json/);
     assert.equal(plan(["--stack", "nope"]).status, 1);
+    const unknown = plan(["--stack", "prod", "--fromat", "json"]);
+    assert.equal(unknown.status, 2);
+    assert.equal(unknown.stdout, "");
+    assert.match(unknown.stderr, /unknown flag "--fromat"; `npm run plan -- --help` lists the flags/);
+    assert.equal(plan(["--stack=prod", "--format="]).status, 2);
+  });
+
+  test("--help prints the usage on stdout and exits 0", () => {
+    const r = plan(["--help"]);
+    assert.equal(r.status, 0);
+    assert.equal(r.stderr, "");
+    assert.match(r.stdout, /^usage: npm run plan -- --stack/);
+    assert.match(r.stdout, /--against FILE/);
   });
 });

@@ -8,7 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../stacks/errors";
 import { readStackFile } from "../stacks/stack-file";
-import { runProgram, type ProgramRun } from "./mock-runtime";
+import { fixedDeployKey, runProgram, type ProgramRun } from "./mock-runtime";
+import { PROJECT } from "../stacks/config";
 import { buildPlanReport, renderTable, type PlanReport } from "./report";
 import { loadStackConfig, offlineSecrets } from "../platform/config";
 import { buildTopology } from "../core/topology";
@@ -26,11 +27,31 @@ export interface PlanArgs {
   readonly outDir?: string;
   /** compose: secrets as files next to the stack file, or external (created beforehand). */
   readonly secrets: "file" | "external";
+  /** An earlier JSON plan of the stack: print the change impact against it. */
+  readonly against?: string;
+  /** table: failure-analysis details and every change path. */
+  readonly verbose: boolean;
 }
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <test|prod|name> [--format table|json|compose] [--out <dir>] [--secrets file|external] [--dir <project dir>]";
+/** --help: not an error; the usage goes to stdout. */
+export class HelpRequested extends Error {}
+
+export const USAGE = `usage: npm run plan -- --stack <test|prod|name> [options]
+
+  --stack, -s NAME        the stack file Pulumi.NAME.yaml (required)
+  --format, -f FORMAT     table (default), json, or compose (a docker stack file)
+  --against FILE          compare with an earlier \`--format json\` plan of the stack: what an up would
+                          create, update, replace or delete, which scripts run on which node, which
+                          services restart, and the cost delta (an offline estimate: pulumi preview decides)
+  --verbose, -v           table: failure details per domain and every changed input path
+  --out DIR               compose: also write the stack file and its config files into DIR
+  --secrets file|external compose: secrets as files next to the stack file, or created beforehand
+  --dir DIR               the project directory (default: this checkout)
+  --help, -h              this text
+
+Every flag also takes the --flag=value form.`;
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
   let stack: string | undefined;
@@ -38,10 +59,18 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
   let projectDir = resolve(__dirname, "..");
   let outDir: string | undefined;
   let secrets = "file";
+  let against: string | undefined;
+  let verbose = false;
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
+    const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
+    const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
+    const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
     const value = argv[i + 1];
     const need = (): string => {
+      if (inline !== undefined) {
+        if (inline === "") throw new UsageError(`${flag} needs a value\n${USAGE}`);
+        return inline;
+      }
       if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value\n${USAGE}`);
       i++;
       return value;
@@ -51,8 +80,10 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
     else if (flag === "--dir") projectDir = resolve(need());
     else if (flag === "--out") outDir = resolve(need());
     else if (flag === "--secrets") secrets = need();
-    else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE);
-    else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
+    else if (flag === "--against") against = resolve(need());
+    else if ((flag === "--verbose" || flag === "-v") && inline === undefined) verbose = true;
+    else if ((flag === "--help" || flag === "-h") && inline === undefined) throw new HelpRequested(USAGE);
+    else throw new UsageError(`plan: unknown flag ${JSON.stringify(argv[i])}; \`npm run plan -- --help\` lists the flags`);
   }
   if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack: expected a stack name of letters, digits, - _ or ., got ${JSON.stringify(stack)}`);
@@ -61,13 +92,16 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
   }
   if (secrets !== "file" && secrets !== "external") throw new UsageError(`--secrets: expected file or external, got ${JSON.stringify(secrets)}`);
   if (outDir !== undefined && format !== "compose") throw new UsageError(`--out only goes with --format compose\n${USAGE}`);
-  return { stack, format: format as Format, projectDir, outDir, secrets };
+  if (against !== undefined && format === "compose") throw new UsageError(`--against goes with --format table or json\n${USAGE}`);
+  return { stack, format: format as Format, projectDir, outDir, secrets, against, verbose };
 }
 
 /** Evaluates a stack offline. Throws ConfigError for a bad stack file. */
 export async function planStack(projectDir: string, stack: string): Promise<{ run: ProgramRun; report: PlanReport }> {
   const file = readStackFile(projectDir, stack);
   const standIns = offlineSecrets(file.config);
+  // The same deploy key on every run, so that the same stack file prints the same plan byte for byte.
+  if (`${PROJECT}:sshPrivateKey` in standIns) standIns[`${PROJECT}:sshPrivateKey`] = fixedDeployKey();
   const run = await runProgram(stack, { ...file.config, ...standIns }, { preview: true });
   const report = buildPlanReport(run);
   const keys = Object.keys(standIns);
@@ -98,6 +132,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(`${e.message}\n`);
+      return 0;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n`);
       return 2;

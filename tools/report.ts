@@ -3,10 +3,17 @@ import { buildFirewalls } from "../core/firewall";
 import type { PlatformSpec } from "../core/model";
 import { partWarnings } from "../platform/outputs";
 import { analyseFailures, failureWarnings, type DomainImpact } from "../analysis/failure";
-import type { ProgramRun } from "./mock-runtime";
+import type { ProgramRun, Registration } from "./mock-runtime";
 
-/** Version of the JSON plan layout; bumped when a field changes meaning or disappears. */
-export const PLAN_SCHEMA_VERSION = 1;
+/**
+ * Version of the JSON plan layout; bumped when a field changes meaning or disappears.
+ * 2: `resources` is the list of every registration (was the count by type, now `resourceCounts`);
+ *    `cost` added; secret outputs read "[secret]" even before deploy (docs/plan.md).
+ */
+export const PLAN_SCHEMA_VERSION = 2;
+
+/** One registered resource in engine form (tools/mock-runtime.ts Registration). */
+export type PlanResource = Omit<Registration, "custom"> & { custom: boolean };
 
 export interface PlanNode {
   name: string;
@@ -63,8 +70,10 @@ export interface PlanReport {
   /** Secret names carry a hash of the value, known after deploy. */
   secrets: { key: string; namePrefix: string; source: string }[];
   configs: { key: string; name: string; bytes: number }[];
-  /** Resources the program declares, counted by type token. */
-  resources: Record<string, number>;
+  /** Every resource the program registers, the stack and the default providers included, sorted by URN. */
+  resources: PlanResource[];
+  /** The same, counted by type token. */
+  resourceCounts: Record<string, number>;
   /** Stack outputs; values known only after deploy read "(known after deploy)". */
   outputs: Record<string, unknown>;
   /** Per node and per location: what its failure takes down (analysis/failure.ts). */
@@ -76,8 +85,8 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
   const cfg = run.config;
   const topology = buildTopology(cfg);
   const firewalls = buildFirewalls(cfg, topology);
-  const resources: Record<string, number> = {};
-  for (const r of run.resources) resources[r.type] = (resources[r.type] ?? 0) + 1;
+  const counts: Record<string, number> = {};
+  for (const r of run.registrations) counts[r.type] = (counts[r.type] ?? 0) + 1;
   const failureAnalysis = analyseFailures(cfg, topology, run.platform);
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
@@ -109,7 +118,8 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
     })),
     placementGroups: topology.placementGroups.map((g) => ({ name: g.name, pool: g.pool, nodes: [...g.nodes] })),
     ...platformReport(run.platform.spec),
-    resources: Object.fromEntries(Object.entries(resources).sort(([a], [b]) => a.localeCompare(b))),
+    resources: run.registrations.map((r) => ({ ...r })),
+    resourceCounts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
     failureAnalysis,
     warnings: [...failureWarnings(cfg.profile, failureAnalysis), ...partWarnings(run.platform)],
@@ -188,7 +198,7 @@ export function renderTable(report: PlanReport): string {
     ]),
   ));
   out.push("\nResources\n");
-  out.push(table(["TYPE", "COUNT"], Object.entries(report.resources).map(([t, c]) => [t, String(c)])));
+  out.push(table(["TYPE", "COUNT"], Object.entries(report.resourceCounts).map(([t, c]) => [t, String(c)])));
   out.push("\nOutputs\n");
   for (const [k, v] of Object.entries(report.outputs)) {
     out.push(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}\n`);
