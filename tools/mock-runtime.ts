@@ -53,6 +53,8 @@ export interface Registration {
     readonly dependsOn: readonly string[];
     readonly additionalSecretOutputs: readonly string[];
   };
+  /** Per input property, the resources its value came from (the engine's propertyDependencies). */
+  readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface ProgramRun {
@@ -129,6 +131,7 @@ interface RawRegistration {
   readonly replaceOnChanges: string[];
   readonly deleteBeforeReplace: boolean;
   readonly additionalSecretOutputs: string[];
+  readonly propertyDependencies: Record<string, string[]>;
 }
 
 /** The parts of the mock monitor this runtime reads (runtime/mocks.js MockMonitor). */
@@ -150,6 +153,7 @@ interface RegisterRequest {
   getReplaceonchangesList(): string[];
   getDeletebeforereplace(): boolean;
   getAdditionalsecretoutputsList(): string[];
+  getPropertydependenciesMap(): { forEach(f: (v: { getUrnsList(): string[] }, k: string) => void): void };
 }
 
 /**
@@ -191,6 +195,10 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
   monitor.registerResource = (req, callback) => {
     const mockParent = req.getParent();
     const mockUrn = monitor.newUrn(mockParent, req.getType(), req.getName());
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((v, k) => {
+      if (v.getUrnsList().length > 0) propertyDependencies[k] = v.getUrnsList();
+    });
     const parentUrn = mockParent ? engineUrn.get(mockParent) : undefined;
     engineUrn.set(mockUrn, engineUrnOf(stack, parentUrn, req.getType(), req.getName()));
     raw.set(mockUrn, {
@@ -207,6 +215,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
       replaceOnChanges: req.getReplaceonchangesList(),
       deleteBeforeReplace: req.getDeletebeforereplace(),
       additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+      propertyDependencies,
     });
     // newResource runs synchronously inside the original call, before its first await.
     registering = engineUrn.get(mockUrn)!;
@@ -353,6 +362,7 @@ async function engineRegistrations(
         dependsOn: (await (explicitDeps.get(r.mockUrn) ?? Promise.resolve([]))).map(urnOf),
         additionalSecretOutputs: [...r.additionalSecretOutputs],
       },
+      propertyDependencies: Object.fromEntries(Object.keys(r.propertyDependencies).sort().map((k) => [k, [...new Set(r.propertyDependencies[k].map(urnOf))].sort()])),
     });
   }
   out.push(bare(stackUrn, STACK_TYPE, stackUrn.slice(stackUrn.lastIndexOf("::") + 2), undefined, {}), ...defaults.values());
@@ -363,6 +373,7 @@ function bare(urn: string, type: string, name: string, parent: string | undefine
   return {
     urn, type, name, custom: type !== STACK_TYPE, ...(parent ? { parent } : {}), inputs,
     options: { protect: false, ignoreChanges: [], replaceOnChanges: [], deleteBeforeReplace: false, dependsOn: [], additionalSecretOutputs: [] },
+    propertyDependencies: {},
   };
 }
 

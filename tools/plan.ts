@@ -10,7 +10,7 @@ import { ConfigError } from "../stacks/errors";
 import { readStackFile } from "../stacks/stack-file";
 import { fixedDeployKey, runProgram, type ProgramRun } from "./mock-runtime";
 import { PROJECT } from "../stacks/config";
-import { buildPlanReport, renderTable, type PlanReport } from "./report";
+import { buildPlanReport, renderTable, withImpact, readPlanFile, PlanFileError, type PlanReport } from "./report";
 import { loadStackConfig, offlineSecrets } from "../platform/config";
 import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../platform/assemble";
@@ -156,9 +156,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const { report } = await planStack(args.projectDir, args.stack);
-    process.stdout.write(args.format === "json" ? JSON.stringify(report, null, 2) + "\n" : renderTable(report));
+    const out = args.against ? withImpact(report, readPlanFile(args.against, report.stack)) : report;
+    process.stdout.write(args.format === "json" ? JSON.stringify(out, null, 2) + "\n" : renderTable(out, { verbose: args.verbose }));
     return 0;
   } catch (e) {
+    if (e instanceof PlanFileError) {
+      process.stderr.write(`plan: --against ${args.against}: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof ConfigError || (e instanceof Error && e.message.startsWith("no stack file"))) {
       process.stderr.write(`plan: stack ${args.stack}: ${e.message}\n`);
       return 1;
