@@ -25,6 +25,8 @@ export interface ImpactResource {
     readonly deleteBeforeReplace: boolean;
   };
   readonly propertyDependencies?: Readonly<Record<string, readonly string[]>>;
+  /** The plan's stand-in id (inputs that refer to this resource hold it). */
+  readonly id?: string;
 }
 
 /** A bootstrap step as the plan JSON's `bootstrap[]` lists it. */
@@ -123,6 +125,28 @@ export function diffPaths(before: unknown, after: unknown, path = ""): string[] 
   return JSON.stringify(before) === JSON.stringify(after) ? [] : [path];
 }
 
+/**
+ * Where inside one input a renewed resource's outputs land: the leaves that hold its id; else
+ * the leaves not known at plan time (secret or unknown values, which may come from it); else the
+ * whole input.
+ */
+function referencingPaths(value: unknown, path: string, id: string | undefined): string[] {
+  const leaves = (match: (v: unknown) => boolean): string[] => {
+    const found: string[] = [];
+    const walk = (v: unknown, p: string): void => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${p}[${i}]`));
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${p}.${k}`);
+      else if (match(v)) found.push(p);
+    };
+    walk(value, path);
+    return found;
+  };
+  const byId = id === undefined ? [] : leaves((v) => String(v) === id);
+  if (byId.length > 0) return byId;
+  const notKnown = leaves((v) => v === "[secret]" || v === "(known after deploy)");
+  return notKnown.length > 0 ? notKnown : [path];
+}
+
 function actionOf(script: string, deleteStep: string | undefined, kind: string): RunAction {
   switch (script) {
     case "swarm-join": return "join";
@@ -151,7 +175,8 @@ export function changeImpact(before: ImpactPlan, after: ImpactPlan): ChangeImpac
       const changed = new Set(diffPaths(o.inputs, r.inputs));
       // An input that comes from a resource being replaced (or created anew) gets a new value.
       for (const [prop, deps] of Object.entries(r.propertyDependencies ?? {})) {
-        if (deps.some((d) => d !== r.urn && now.has(d) && ["replace", "create"].includes(decide(now.get(d)!).op))) changed.add(prop);
+        const renewed = deps.filter((d) => d !== r.urn && now.has(d) && ["replace", "create"].includes(decide(now.get(d)!).op));
+        for (const d of renewed) for (const p of referencingPaths(r.inputs[prop], prop, now.get(d)!.id)) changed.add(p);
       }
       const paths = [...changed].filter((p) => !r.options.ignoreChanges.some((ig) => pathUnder(p, ig))).sort();
       const because = replacingPaths(r.type, paths, r.options.replaceOnChanges);

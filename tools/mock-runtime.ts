@@ -38,6 +38,12 @@ export interface Registration {
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
+  /**
+   * Custom resources: the mock's stand-in id, derived from the URN (the real one exists after
+   * deploy). Inputs that hold another resource's id hold this value, which is how the change
+   * impact finds them.
+   */
+  readonly id?: string;
   /** The parent's URN; top-level resources are children of the stack. */
   readonly parent?: string;
   /** The provider's URN (explicit or the engine's default provider); custom resources only. */
@@ -167,6 +173,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
   const explicitDeps = new Map<string, Promise<string[]>>();
   const secretInputs = new Map<string, Promise<Set<string>>>();
   let registering = "";
+  const idByUrn = new Map<string, string>();
   const options = new Map<string, RecordedResource["options"]>();
   const urnOf = (r: pulumi.Resource): Promise<string> => new Promise((resolve) => r.urn.apply((u) => { resolve(u); return u; }));
   const nameFromUrn = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
@@ -174,6 +181,7 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
   await pulumi.runtime.setMocks({
     newResource(args) {
       const id = args.type.startsWith("hcloud:") ? numericId(registering) : `${args.name}-id`;
+      idByUrn.set(registering, id);
       // After an update a random password has a value; a preview does not know it yet.
       const generated = args.type === "random:index/randomPassword:RandomPassword" && !opts.preview ? { result: `mock-password-${args.name}` } : {};
       const state = { ...args.inputs, ...generated, ...(opts.state?.(args) ?? {}) };
@@ -255,7 +263,8 @@ export async function runProgram(stack: string, rawConfig: Record<string, string
   await Promise.all(pendingOpts);
 
   const resources: RecordedResource[] = [...records.values()].map((r) => ({ ...r, options: options.get(`${r.type}::${r.name}`) ?? { dependsOn: [] } }));
-  const registrations = await engineRegistrations(stack, stackUrn, raw, engineUrn, explicitDeps, secretInputs);
+  const registrations = (await engineRegistrations(stack, stackUrn, raw, engineUrn, explicitDeps, secretInputs))
+    .map((r) => (r.custom && idByUrn.has(r.urn) ? { ...r, id: idByUrn.get(r.urn) } : r));
   return {
     config,
     registrations,
