@@ -75,10 +75,12 @@ function round(eur: number): number {
 }
 
 /**
- * The bill of a plan's resources on `date` (default: the catalogue's own date). `poolOf` maps a
- * server's name (its `name` input, the node name) to its pool.
+ * The bill of a plan's resources on `date` (default: the catalogue's own date). `nodes` gives each
+ * server's pool (by its `name` input, the node name) and the order of the rows.
  */
-export function planCost(resources: readonly CostResource[], poolOf: (node: string) => string, date: string = CATALOGUE_AS_OF): PlanCost {
+export function planCost(resources: readonly CostResource[], nodes: readonly { name: string; pool: string }[], date: string = CATALOGUE_AS_OF): PlanCost {
+  const order = new Map(nodes.map((n, i) => [n.name, i]));
+  const poolOf = (node: string): string => nodes.find((n) => n.name === node)?.pool ?? "(no pool)";
   const perNode: NodeCost[] = resources.filter((r) => r.type === SERVER).map((r) => {
     const node = String(r.inputs.name);
     const serverType = String(r.inputs.serverType);
@@ -95,7 +97,7 @@ export function planCost(resources: readonly CostResource[], poolOf: (node: stri
         : { item: `backups (${pct} % of the server)`, monthly: "unknown", basis: "the server's price is unknown" });
     }
     return { node, pool: poolOf(node), serverType, location, monthly: sum(lines.map((l) => l.monthly)), lines };
-  }).sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  }).sort((a, b) => (order.get(a.node) ?? Infinity) - (order.get(b.node) ?? Infinity) || (a.node < b.node ? -1 : 1));
 
   const other: CostLine[] = [];
   for (const r of resources) {

@@ -82,6 +82,36 @@ describe("npm run plan (offline)", () => {
     assert.equal(report.outputs.floatingIp, "(known after deploy)");
   });
 
+  test("--against an earlier plan: the impact in JSON and in the table, with the estimate notice", () => {
+    const earlier = plan(["--stack", "prod", "--format", "json"]);
+    assert.equal(earlier.status, 0, earlier.stderr);
+    writeFileSync(join(dir, "old.json"), earlier.stdout);
+    const text = readFileSync(join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("oliver006/redis_exporter:v1.66.0-alpine", "oliver006/redis_exporter:v1.67.0-alpine");
+    writeFileSync(join(dir, "Pulumi.prod.yaml"), text);
+    writeFileSync(join(dir, "Pulumi.yaml"), readFileSync(join(ROOT, "Pulumi.yaml")));
+    const json = plan(["--stack", "prod", "--dir", dir, "--format", "json", `--against=${join(dir, "old.json")}`]);
+    assert.equal(json.status, 0, json.stderr);
+    const report = JSON.parse(json.stdout);
+    assert.deepEqual(report.changes.filter((c: { op: string }) => c.op !== "same"), [{
+      urn: "urn:pulumi:prod::swarm-platform::swarm:platform:Services$docker:index/service:Service::platform-svc-redis-exporter",
+      type: "docker:index/service:Service", name: "platform-svc-redis-exporter", op: "update", paths: ["taskSpec.containerSpec.image"],
+    }]);
+    assert.deepEqual(report.runs, []);
+    assert.match(report.impact.notice, /`pulumi preview` decides/);
+    const table = plan(["--stack", "prod", "--dir", dir, "--against", join(dir, "old.json")]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^Change impact against /m);
+    assert.match(table.stdout, /offline estimate/);
+    assert.match(table.stdout, /^0 to create, 1 to update, 0 to replace, 0 to delete, \d+ unchanged$/m);
+    assert.match(table.stdout, /^update\s+docker:Service\s+platform-svc-redis-exporter\s+taskSpec\.containerSpec\.image$/m);
+    assert.match(table.stdout, /^prod_redis-exporter\s+update/m);
+    assert.ok(table.stdout.split("\n").every((l) => l.length <= 120), "the table keeps to 120 columns");
+    writeFileSync(join(dir, "bad.json"), JSON.stringify({ schemaVersion: 1, resources: {} }));
+    const bad = plan(["--stack", "prod", "--against", join(dir, "bad.json")]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /expected a JSON plan of schemaVersion 2 .* got schemaVersion 1/);
+  });
+
   test("table format for people", () => {
     const r = plan(["--stack", "test"]);
     assert.equal(r.status, 0, r.stderr);

@@ -116,6 +116,20 @@ describe("change impact (plan --against)", () => {
     }
     assert.deepEqual(i.runs, []);
   });
+
+  test("the cost delta of an edit, from the catalogue's figures for the named types", async () => {
+    const MGR = "mgr role=manager count=3 type=cx32";
+    const small = await planOf([[MGR, MGR.replace("cx32", "cx23")], [APP_POOL, APP_POOL.replace("type=cx42", "type=cx33")]]);
+    const large = await planOf([[MGR, MGR.replace("cx32", "cx23")], [APP_POOL, APP_POOL.replace("type=cx42", "type=cx43")]]);
+    // Catalogue 2026-06-15 list, EU: cx23 5.49, cx33 8.49, cx43 15.99 EUR (IPv4 unpriced, so the totals are unknown).
+    assert.equal(small.cost.knownMonthly, 3 * 5.49 + 3 * 8.49);
+    assert.deepEqual(small.cost.perNode.map((x) => [x.node, x.lines[0].monthly]), [
+      ["prod-mgr-01", 5.49], ["prod-mgr-02", 5.49], ["prod-mgr-03", 5.49], ["prod-app-01", 8.49], ["prod-app-02", 8.49], ["prod-app-03", 8.49],
+    ]);
+    assert.equal(small.cost.monthly, "unknown");
+    const i = changeImpact(small, large);
+    assert.deepEqual(i.cost, { currency: "EUR", before: "unknown", after: "unknown", delta: "unknown", knownDelta: 22.5 });
+  });
 });
 
 describe("change impact rules on hand-made plans", () => {

@@ -149,7 +149,6 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
       ...(step.onDelete?.env.REMOVE_STEP ? { deleteStep: step.onDelete.env.REMOVE_STEP } : {}),
     };
   });
-  const poolOf = new Map(topology.nodes.map((n) => [n.name, n.pool]));
   return {
     schemaVersion: PLAN_SCHEMA_VERSION,
     stack: cfg.stack,
@@ -183,7 +182,7 @@ export function buildPlanReport(run: ProgramRun): PlanReport {
     resources: run.registrations.map((r) => ({ ...r })),
     resourceCounts: Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     bootstrap,
-    cost: planCost(run.registrations, (node) => poolOf.get(node) ?? "?"),
+    cost: planCost(run.registrations, topology.nodes),
     outputs: JSON.parse(JSON.stringify(run.outputs)) as Record<string, unknown>,
     failureAnalysis,
     warnings: [...failureWarnings(cfg.profile, failureAnalysis), ...partWarnings(run.platform)],
