@@ -116,7 +116,31 @@ describe("npm run plan (offline)", () => {
     const r = plan(["--stack", "test"]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Stack test \(profile test\)$/m);
-    assert.match(r.stdout, /^test-app-01 \(edge\)\s+worker\s+app\s+cx32\s+fsn1\s+10\.20\.1\.30\s+active/m);
+    assert.match(r.stdout, /^test-app-01 \(edge\)\s+worker\s+app\s+\S+\s+fsn1\s+10\.20\.1\.30\s+active/m);
+  });
+
+  test("the prod table fits 120 columns: one line per failure domain, placement groups, networks, secrets, configs, cost", () => {
+    const r = plan(["--stack", "prod"]);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.split("\n");
+    assert.deepEqual(lines.filter((l) => l.length > 120), []);
+    for (const heading of [/^Placement groups/, /^Overlay networks$/, /^Swarm secrets .* and configs/, /^Monthly cost \(EUR/, /^Failure analysis: one line per failure domain/]) {
+      assert.ok(lines.some((l) => heading.test(l)), String(heading));
+    }
+    assert.match(r.stdout, /^prod-app-spread-1\s+app\s+prod-app-01, prod-app-02, prod-app-03$/m);
+    assert.match(r.stdout, /^platform\s+prod_platform\s+yes/m);
+    assert.match(r.stdout, /^secret\s+redis-password\s+prod_redis-password_<hash>\s+random$/m);
+    // One line per domain: the domain column is filled once per domain, continuation lines leave it empty.
+    const report = JSON.parse(plan(["--stack", "prod", "--format", "json"]).stdout);
+    const start = lines.findIndex((l) => l.startsWith("Failure analysis"));
+    const end = lines.findIndex((l, i) => i > start && l === "");
+    const domains = lines.slice(start + 3, end).filter((l) => /^\S/.test(l)).map((l) => l.split(/\s+/)[0]);
+    assert.deepEqual(domains, report.failureAnalysis.map((d: { domain: string }) => d.domain));
+    assert.match(r.stdout, /^node:prod-app-01\s+none\s+lost\s+members: edge 0\/1/m);
+    const verbose = plan(["--stack", "prod", "--verbose"]);
+    assert.ok(verbose.stdout.includes(report.failureAnalysis[3].lost[0]), "--verbose lists each lost item");
+    // Outputs as blocks: a structure is indented below its key, not one long line.
+    assert.match(r.stdout, /^vaultInitSteps:\n {4}\S/m);
   });
 
   test("a bad stack file prints every problem with its key and exits 1", () => {

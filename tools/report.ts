@@ -323,7 +323,7 @@ export function renderTable(report: PlanReport | PlanWithImpact, opts: RenderOpt
   out.push(table(["KEY", "NAME", "ATTACHABLE", "INTERNAL", "ENCRYPTED", "MTU"], report.networks.map((n) => [n.key, n.name, yes(n.attachable), yes(n.internal), yes(n.encrypted), String(n.mtu)])));
   out.push("\nSwarm secrets (named by a hash of the value, known after deploy) and configs (named by content)\n");
   out.push(table(["KIND", "KEY", "NAME", "FROM"], [
-    ...report.secrets.map((x) => ["secret", x.key, `${x.namePrefix}<hash>`, x.source]),
+    ...report.secrets.map((x) => ["secret", x.key, `${x.namePrefix}_<hash>`, x.source]),
     ...report.configs.map((c) => ["config", c.key, c.name, `${c.bytes} bytes`]),
   ]));
   out.push(`\nMonthly cost (${report.cost.currency} excl. VAT, catalogue prices of ${report.cost.asOf}; "unknown": no source gives the figure)\n`);
