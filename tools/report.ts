@@ -312,9 +312,9 @@ export function renderTable(report: PlanReport | PlanWithImpact, opts: RenderOpt
     report.services.map((s) => [
       s.name,
       s.component,
-      s.image,
+      shortDigest(s.image),
       s.mode === "global" ? "global" : String(s.replicas),
-      s.node ?? s.constraints.join(" && "),
+      s.node ?? s.constraints.join(" &&\n"),
       s.endpointMode,
       `${Math.round(s.memoryLimitBytes / (1024 * 1024))}M`,
     ]),
@@ -349,6 +349,11 @@ export function renderTable(report: PlanReport | PlanWithImpact, opts: RenderOpt
 /** Text wrapped to the table width, continuation lines indented. */
 function paragraph(text: string): string {
   return `${wrap(text, TABLE_WIDTH - 4).join("\n    ")}\n`;
+}
+
+/** An image pinned by digest: the digest on its own line, cut to 12 hex digits as `docker` prints ids (the JSON has it whole). */
+function shortDigest(image: string): string {
+  return image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]{52}$/, "\n@sha256:$1…");
 }
 
 function yes(b: boolean): string {
