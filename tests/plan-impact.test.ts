@@ -15,7 +15,15 @@ import { changeImpact, type ChangeImpact, type Op } from "../analysis/change-imp
 import { ROOT } from "./support/config";
 
 const PROD = readFileSync(join(ROOT, "Pulumi.prod.yaml"), "utf8");
-const APP_POOL = "app role=worker count=3 type=cx42 locations=fsn1,nbg1,hel1 labels=type:service ipOffset=30";
+/** The pool lines of the committed stack file, read from it so that a change of its default types does not break the edits. */
+const poolLine = (name: string): string => {
+  const m = new RegExp(`^\\s*- (${name} role=.*)$`, "m").exec(PROD);
+  assert.ok(m, `Pulumi.prod.yaml has a pool ${name}`);
+  return m[1];
+};
+const APP_POOL = poolLine("app");
+const MGR_POOL = poolLine("mgr");
+const withType = (line: string, type: string): string => line.replace(/type=\S+/, `type=${type}`);
 
 let dir: string;
 let n = 0;
@@ -107,7 +115,8 @@ describe("change impact (plan --against)", () => {
   });
 
   test("a changed server type updates the servers in place (with a power-off), never replaces them", async () => {
-    const i = changeImpact(base, await planOf([[APP_POOL, APP_POOL.replace("type=cx42", "type=cx43")]]));
+    const before = await planOf([[APP_POOL, withType(APP_POOL, "cx33")]]);
+    const i = changeImpact(before, await planOf([[APP_POOL, withType(APP_POOL, "cx43")]]));
     assert.deepEqual(names(i, "update"), ["cluster-prod-app-01", "cluster-prod-app-02", "cluster-prod-app-03"]);
     assert.deepEqual(names(i, "replace"), []);
     for (const c of i.changes.filter((x) => x.op === "update")) {
@@ -118,9 +127,8 @@ describe("change impact (plan --against)", () => {
   });
 
   test("the cost delta of an edit, from the catalogue's figures for the named types", async () => {
-    const MGR = "mgr role=manager count=3 type=cx32";
-    const small = await planOf([[MGR, MGR.replace("cx32", "cx23")], [APP_POOL, APP_POOL.replace("type=cx42", "type=cx33")]]);
-    const large = await planOf([[MGR, MGR.replace("cx32", "cx23")], [APP_POOL, APP_POOL.replace("type=cx42", "type=cx43")]]);
+    const small = await planOf([[MGR_POOL, withType(MGR_POOL, "cx23")], [APP_POOL, withType(APP_POOL, "cx33")]]);
+    const large = await planOf([[MGR_POOL, withType(MGR_POOL, "cx23")], [APP_POOL, withType(APP_POOL, "cx43")]]);
     // Catalogue 2026-06-15 list, EU: cx23 5.49, cx33 8.49, cx43 15.99 EUR (IPv4 unpriced, so the totals are unknown).
     assert.equal(small.cost.knownMonthly, 3 * 5.49 + 3 * 8.49);
     assert.deepEqual(small.cost.perNode.map((x) => [x.node, x.lines[0].monthly]), [
