@@ -284,8 +284,9 @@ void describe("the offline plan carries the analysis", () => {
     assert.equal(json.failureAnalysis[3].floatingIp, "lost");
     assert.ok(!json.warnings.some((w) => w.includes("quorum")), json.warnings.join("\n"));
     const text = renderTable(report);
-    assert.match(text, /\nFailure analysis .*\nDOMAIN +QUORUM LOST +FLOATING IP +LOST\n/);
-    assert.match(text, /\nnode:prod-mgr-01 +none +kept +swarm manager prod-mgr-01 \(2 of 3 remain, 2 needed\)\n/);
+    assert.match(text, /\nFailure analysis: one line per failure domain .*\nDOMAIN +QUORUM LOST +FLOATING IP +WHAT IS LOST\n/);
+    assert.match(text, /\nnode:prod-mgr-01 +none +kept +members: swarm-managers 2\/3\n/);
+    assert.match(renderTable(report, { verbose: true }), /\nnode:prod-mgr-01 +none +kept +swarm manager prod-mgr-01 \(2 of 3 remain, 2 needed\)\n/);
   });
 
   void test("a prod stack that loses a quorum with one node gets a plan warning; test does not", () => {

@@ -94,10 +94,12 @@ describe("stack outputs (prod, after deploy)", () => {
 });
 
 describe("stack outputs in a preview (what the offline plan shows)", () => {
-  test("addresses are known, passwords and public IPs are not", async () => {
+  test("addresses are known, public IPs are not, and secrets stay secrets before deploy", async () => {
     const run = await runProgram("test", stackFileConfig("test"), { preview: true });
     assert.equal((run.outputs.redis as { endpoint: string }).endpoint, "redis:6379");
-    assert.equal(run.outputs.redisUrl, UNKNOWN);
+    assert.ok(run.outputs.redisUrl instanceof SecretValue, "a secret output is a secret, not merely unknown");
+    assert.equal((run.outputs.redisUrl as SecretValue).value, UNKNOWN);
+    assert.equal(JSON.stringify(run.outputs.redisUrl), '"[secret]"');
     assert.equal(run.outputs.floatingIp, UNKNOWN);
     assert.deepEqual(run.outputs.externalDatabases, {});
   });

@@ -171,7 +171,7 @@ describe("npm run plan applies the CLI's rules", () => {
     assert.match(r.stderr, /^ {4}pulumi config set --secret sshPrivateKey < <key file>$/m);
     assert.match(r.stderr, /^ {4}pulumi config set --secret vaultTlsCertificate < chain\.pem$/m);
     const report = JSON.parse(r.stdout);
-    assert.equal(report.resources["hcloud:index/server:Server"], 6);
+    assert.equal(report.resourceCounts["hcloud:index/server:Server"], 6);
     assert.ok(report.warnings.some((w: string) => w.includes("would stop here")));
     // Stand-ins are derived from the key's name: the same on every run.
     assert.equal(JSON.parse(plan(["--stack", "prod", "--format", "json"]).stdout).outputs.deployPublicKey, report.outputs.deployPublicKey);

@@ -9,26 +9,16 @@
  *   npm run plan:fingerprint -- --stack prod                 # canonical JSON on stdout
  *   npm run plan:fingerprint -- --stack prod --check FILE    # exit 1 and name the first difference
  */
-import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { PROJECT } from "../stacks/config";
 import { readStackFile } from "../stacks/stack-file";
 import { offlineSecrets } from "../platform/config";
-import { runProgram } from "./mock-runtime";
+import { fixedDeployKey, runProgram } from "./mock-runtime";
 import { buildPlanReport } from "./report";
 import { composeStack } from "./plan";
 
-/** PKCS#8 DER header of a raw ed25519 private key (RFC 8410): the 32-byte seed follows it. */
-const ED25519_PKCS8_HEADER = "302e020100300506032b657004220420";
-/** Public on purpose: the key of offline plans and tests, never of a real server. */
-const FIXED_SEED = "73776172 6d2d706c 6174666f 726d2d66 69787475 72652d6b 65792d30 30303031".replace(/ /g, "");
-
-/** The same ed25519 deploy key on every run (PKCS#8 PEM), for plans that must compare byte for byte. */
-export function fixedDeployKey(): string {
-  const der = Buffer.from(ED25519_PKCS8_HEADER + FIXED_SEED, "hex");
-  return createPrivateKey({ key: der, format: "der", type: "pkcs8" }).export({ format: "pem", type: "pkcs8" }).toString();
-}
+export { fixedDeployKey };
 
 /** Sorts object keys at every depth; arrays keep their order. */
 export function canonical(value: unknown): unknown {

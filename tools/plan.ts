@@ -14,7 +14,7 @@ import { ConfigError, formatProblem } from "../stacks/errors";
 import { PROJECT, secretSetCommand } from "../stacks/config";
 import { checkStackFiles, formatCliProblems, type CliCheck } from "../stacks/pulumi-cli";
 import { runProgram, type ProgramRun } from "./mock-runtime";
-import { buildPlanReport, renderTable, type PlanReport } from "./report";
+import { buildPlanReport, renderTable, withImpact, readPlanFile, PlanFileError, type PlanReport } from "./report";
 import { ALL_SETTINGS, loadStackConfig, offlineSecrets } from "../platform/config";
 import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../platform/assemble";
@@ -33,11 +33,33 @@ export interface PlanArgs {
   readonly secrets: "file" | "external";
   /** Fail when a secret setting is missing instead of planning with stand-ins (CI). */
   readonly strict?: boolean;
+  /** An earlier JSON plan of the stack: print the change impact against it. */
+  readonly against?: string;
+  /** table: failure-analysis details and every change path. */
+  readonly verbose: boolean;
 }
 
 export class UsageError extends Error {}
 
-const USAGE = "usage: npm run plan -- --stack <test|prod|name> [--format table|json|compose] [--out <dir>] [--secrets file|external] [--dir <project dir>] [--strict]";
+/** --help: not an error; the usage goes to stdout. */
+export class HelpRequested extends Error {}
+
+export const USAGE = `usage: npm run plan -- --stack <test|prod|name> [options]
+
+  --stack, -s NAME        the stack file Pulumi.NAME.yaml (required)
+  --format, -f FORMAT     table (default), json, or compose (a docker stack file)
+  --against FILE          compare with an earlier \`--format json\` plan of the stack: what an up would
+                          create, update, replace or delete, which scripts run on which node, which
+                          services restart, and the cost delta (an offline estimate: pulumi preview decides)
+  --verbose, -v           table: failure details per domain and every changed input path
+  --out DIR               compose: also write the stack file and its config files into DIR
+  --secrets file|external compose: secrets as files next to the stack file, or created beforehand
+  --dir DIR               the project directory (default: this checkout)
+  --strict                fail where \`pulumi preview\` would stop for a missing secret, instead of
+                          planning with stand-ins (CI)
+  --help, -h              this text
+
+Every flag also takes the --flag=value form.`;
 
 export function parseArgs(argv: readonly string[]): PlanArgs {
   let stack: string | undefined;
@@ -46,10 +68,18 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
   let outDir: string | undefined;
   let secrets = "file";
   let strict = false;
+  let against: string | undefined;
+  let verbose = false;
   for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
+    const eq = argv[i].startsWith("--") ? argv[i].indexOf("=") : -1;
+    const flag = eq > 0 ? argv[i].slice(0, eq) : argv[i];
+    const inline = eq > 0 ? argv[i].slice(eq + 1) : undefined;
     const value = argv[i + 1];
     const need = (): string => {
+      if (inline !== undefined) {
+        if (inline === "") throw new UsageError(`${flag} needs a value\n${USAGE}`);
+        return inline;
+      }
       if (value === undefined || value.startsWith("--")) throw new UsageError(`${flag} needs a value\n${USAGE}`);
       i++;
       return value;
@@ -59,9 +89,11 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
     else if (flag === "--dir") projectDir = resolve(need());
     else if (flag === "--out") outDir = resolve(need());
     else if (flag === "--secrets") secrets = need();
-    else if (flag === "--strict") strict = true;
-    else if (flag === "--help" || flag === "-h") throw new UsageError(USAGE);
-    else throw new UsageError(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);
+    else if (flag === "--strict" && inline === undefined) strict = true;
+    else if (flag === "--against") against = resolve(need());
+    else if ((flag === "--verbose" || flag === "-v") && inline === undefined) verbose = true;
+    else if ((flag === "--help" || flag === "-h") && inline === undefined) throw new HelpRequested(USAGE);
+    else throw new UsageError(`plan: unknown flag ${JSON.stringify(argv[i])}; \`npm run plan -- --help\` lists the flags`);
   }
   if (!stack) throw new UsageError(`--stack is required\n${USAGE}`);
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack: expected a stack name of letters, digits, - _ or ., got ${JSON.stringify(stack)}`);
@@ -70,7 +102,8 @@ export function parseArgs(argv: readonly string[]): PlanArgs {
   }
   if (secrets !== "file" && secrets !== "external") throw new UsageError(`--secrets: expected file or external, got ${JSON.stringify(secrets)}`);
   if (outDir !== undefined && format !== "compose") throw new UsageError(`--out only goes with --format compose\n${USAGE}`);
-  return { stack, format: format as Format, projectDir, outDir, secrets, strict };
+  if (against !== undefined && format === "compose") throw new UsageError(`--against goes with --format table or json\n${USAGE}`);
+  return { stack, format: format as Format, projectDir, outDir, secrets, strict, against, verbose };
 }
 
 /** What the Pulumi CLI or the program refuses in a stack file, all of it. */
@@ -157,6 +190,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(`${e.message}\n`);
+      return 0;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n`);
       return 2;
@@ -178,9 +215,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const { report, previewStops } = await planStack(args.projectDir, args.stack, args.strict);
     if (previewStops) process.stderr.write(`plan: stack ${args.stack}: ${previewStops}\n`);
-    process.stdout.write(args.format === "json" ? JSON.stringify(report, null, 2) + "\n" : renderTable(report));
+    const out = args.against ? withImpact(report, readPlanFile(args.against, report.stack)) : report;
+    process.stdout.write(args.format === "json" ? JSON.stringify(out, null, 2) + "\n" : renderTable(out, { verbose: args.verbose }));
     return 0;
   } catch (e) {
+    if (e instanceof PlanFileError) {
+      process.stderr.write(`plan: --against ${args.against}: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof StackFileError || e instanceof ConfigError || (e instanceof Error && e.message.startsWith("no stack file"))) {
       process.stderr.write(`plan: stack ${args.stack}: ${e.message}\n`);
       return 1;
