@@ -9,6 +9,9 @@ import { partOutputs } from "../platform/outputs";
 import { Cluster } from "./cluster";
 import { Swarm } from "./swarm";
 import { Services } from "./services";
+import { EdgeFailover } from "./edge-failover";
+import { edgeArea } from "../families/edge";
+import { storageBoxDirectories } from "../core/cloudinit";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -30,14 +33,20 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
   const firewalls = buildFirewalls(config, topology);
   const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
   if (!deployPublicKey) throw new Error("sshPrivateKey passed validation but yields no public key");
+  const platform = buildPlatform(config, topology);
+  const edge = config.section(edgeArea);
   const infra = new Cluster("cluster", {
     config,
     topology,
     firewalls,
     authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
+    edgeCheckDomain: edge.domains[0] ?? "",
+    storageBoxDirectories: storageBoxDirectories(platform.spec.services),
   }, options.resourceOptions);
   const swarm = new Swarm("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
-  const platform = buildPlatform(config, topology);
+  if (infra.floatingIp && topology.edgeCandidates.length > 1) {
+    new EdgeFailover("edge-failover", { config, topology, servers: infra.servers, token: edge.failoverToken }, { ...options.resourceOptions, dependsOn: [swarm] });
+  }
   const services = new Services("platform", { config, spec: platform.spec, provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
 
   const publicIps = pulumi.all(Object.fromEntries(Object.entries(infra.servers).map(([name, srv]) => [name, srv.publicIp])));
@@ -67,6 +76,7 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
         availability: n.availability,
       })),
       edgeNode: topology.edge.name,
+      edgeCandidates: topology.edgeCandidates.map((n) => n.name),
       floatingIp: infra.floatingIpAddress,
       nodePublicIps: publicIps,
       sshConfig: publicIps.apply((ips) => sshConfigSnippet(config, topology, ips)),

@@ -29,6 +29,7 @@ export interface FailoverPaths {
   readonly dir: string;
   readonly config: string;
   readonly check: string;
+  readonly iface: string;
   readonly notify: string;
   readonly authHeader: string;
   readonly stateDir: string;
@@ -38,11 +39,17 @@ export const FAILOVER_PATHS: FailoverPaths = {
   dir: "/etc/keepalived",
   config: "/etc/keepalived/keepalived.conf",
   check: "/etc/keepalived/edge-check.sh",
+  iface: "/etc/keepalived/edge-interface.sh",
   notify: "/etc/keepalived/edge-notify.sh",
   /** `Authorization: Bearer <token>`, mode 0600 root: the only place the token is on disk. */
   authHeader: "/etc/keepalived/hcloud-auth-header",
   stateDir: "/run/edge-failover",
 };
+
+/** The floating IP's name in Hetzner: unique per project, so the failover finds it by name. */
+export function floatingIpName(cfg: { readonly namePrefix: string }): string {
+  return `${cfg.namePrefix}-edge`;
+}
 
 export const HETZNER_API = "https://api.hetzner.cloud/v1";
 export const HETZNER_METADATA = "http://169.254.169.254/hetzner/v1/metadata";
@@ -53,19 +60,18 @@ export const HETZNER_METADATA = "http://169.254.169.254/hetzner/v1/metadata";
  */
 export function expectedFailoverSeconds(): { min: number; max: number } {
   const masterDown = 3 * VRRP_ADVERT_INTERVAL_S + ((256 - VRRP_PRIORITY) / 256) * VRRP_ADVERT_INTERVAL_S;
-  return { min: Math.round(masterDown + ASSIGN_SETTLE_S), max: Math.ceil(masterDown + ASSIGN_SETTLE_S + 5) };
+  // The last advert came between 0 and one interval before the death; Hetzner's assign takes a few seconds more.
+  return { min: Math.floor(masterDown - VRRP_ADVERT_INTERVAL_S + ASSIGN_SETTLE_S), max: Math.ceil(masterDown + ASSIGN_SETTLE_S + 5) };
 }
 
 export interface FailoverHost {
   /** This candidate's node name (keepalived router_id, log lines). */
   readonly node: string;
-  /** Private interface VRRP runs on (Hetzner: the private network's interface). */
-  readonly privateInterface: string;
   readonly privateIp: string;
   /** The other candidates' private addresses. */
   readonly peerIps: readonly string[];
-  /** Hetzner id of the floating IP. */
-  readonly floatingIpId: string;
+  /** Name of the floating IP in Hetzner (known before it exists; the script looks its id up by name). */
+  readonly floatingIpName: string;
   /** Name the edge serves, checked over TLS on 127.0.0.1; empty: plain HTTP on :80. */
   readonly checkDomain: string;
   readonly apiBase?: string;
@@ -75,6 +81,23 @@ export interface FailoverHost {
 
 function pathsOf(h: FailoverHost): FailoverPaths {
   return { ...FAILOVER_PATHS, ...(h.paths ?? {}) };
+}
+
+/** This candidate's failover files' input, or none: one candidate has nothing to fail over to. */
+export function failoverHostFor(
+  topology: { readonly edgeCandidates: readonly { readonly name: string; readonly privateIp: string }[] },
+  node: { readonly name: string; readonly privateIp: string; readonly isEdge: boolean },
+  floatingIpName: string,
+  checkDomain: string,
+): FailoverHost | undefined {
+  if (!node.isEdge || topology.edgeCandidates.length < 2) return undefined;
+  return {
+    node: node.name,
+    privateIp: node.privateIp,
+    peerIps: topology.edgeCandidates.filter((n) => n.name !== node.name).map((n) => n.privateIp),
+    floatingIpName,
+    checkDomain,
+  };
 }
 
 export function keepalivedConf(h: FailoverHost): string {
@@ -99,7 +122,8 @@ export function keepalivedConf(h: FailoverHost): string {
     "vrrp_instance edge {",
     "    state BACKUP",
     "    nopreempt",
-    `    interface ${h.privateInterface}`,
+    // The private interface's name differs by server type (ens10, enp7s0): found at start by its address.
+    `    include ${p.stateDir}/interface.conf`,
     `    virtual_router_id ${VRRP_ROUTER_ID}`,
     `    priority ${VRRP_PRIORITY}`,
     `    advert_int ${VRRP_ADVERT_INTERVAL_S}`,
@@ -116,12 +140,18 @@ export function keepalivedConf(h: FailoverHost): string {
   ].join("\n");
 }
 
+/** A master whose assign failed reports itself unhealthy this long, so a peer takes over and tries. */
+export const ASSIGN_FAILED_HOLD_MIN = 1;
+
 export function edgeCheckScript(h: FailoverHost): string {
+  const p = pathsOf(h);
   const probe = h.checkDomain
     ? `curl -sk -o /dev/null --max-time ${EDGE_CHECK.timeoutS - 1} --resolve '${h.checkDomain}:443:127.0.0.1' 'https://${h.checkDomain}/'`
     : `curl -s -o /dev/null --max-time ${EDGE_CHECK.timeoutS - 1} 'http://127.0.0.1:80/'`;
   return [
     "#!/bin/sh",
+    "# Unhealthy for a while after this node failed to move the floating IP: a peer takes over and tries.",
+    `if [ -n "$(find '${p.stateDir}/assign-failed' -mmin -${ASSIGN_FAILED_HOLD_MIN} 2>/dev/null)" ]; then exit 1; fi`,
     "# Healthy when the local edge answers HTTP at all (any status): its listener and certificate are up.",
     `exec ${probe}`,
     "",
@@ -149,26 +179,60 @@ log "state $state on ${h.node}"
 [ "$state" = "MASTER" ] || exit 0
 sleep ${ASSIGN_SETTLE_S}
 api='${api}'
-fip='${h.floatingIpId}'
+name='${h.floatingIpName}'
 auth='${p.authHeader}'
 me="$(curl -sf --max-time 3 '${metadata}/instance-id')" || { log "metadata: no instance-id"; exit 1; }
 delay=1
 for attempt in 1 2 3 4 5; do
   [ "$(cat "$dir/state")" = "MASTER" ] || { log "no longer master; not assigning"; exit 0; }
-  current="$(curl -sf --max-time 5 -H @"$auth" "$api/floating_ips/$fip" | jq -r '.floating_ip.server // empty')" || current=""
-  if [ "$current" = "$me" ]; then log "floating IP $fip already routed to server $me"; exit 0; fi
-  if curl -sf --max-time 10 -X POST -H @"$auth" -H 'Content-Type: application/json' \\
+  found="$(curl -sf --max-time 5 -H @"$auth" "$api/floating_ips?name=$name")" || found=""
+  fip="$(printf '%s' "$found" | jq -r '.floating_ips[0].id // empty')"
+  current="$(printf '%s' "$found" | jq -r '.floating_ips[0].server // empty')"
+  if [ -n "$fip" ] && [ "$current" = "$me" ]; then log "floating IP $name already routed to server $me"; exit 0; fi
+  if [ -n "$fip" ] && curl -sf --max-time 10 -X POST -H @"$auth" -H 'Content-Type: application/json' \\
       --data "{\\"server\\": $me}" "$api/floating_ips/$fip/actions/assign" -o /dev/null; then
-    log "assigned floating IP $fip to server $me (attempt $attempt)"
+    log "assigned floating IP $name ($fip) to server $me (attempt $attempt)"
+    rm -f "$dir/assign-failed"
     exit 0
   fi
   log "assign attempt $attempt failed; retrying in \${delay}s"
   sleep "$delay"
   delay=$((delay * 2))
 done
-log "assign failed after 5 attempts"
+log "assign failed after 5 attempts; reporting unhealthy so a peer takes over"
+touch "$dir/assign-failed"
 exit 1
 `;
+}
+
+/**
+ * Run before keepalived starts: writes `interface <name>` for the interface that holds the private
+ * address (keepalived 2.2.7 refuses a unicast instance without one: "Unknown interface!"). Fails while
+ * the private network is not attached yet; systemd retries.
+ */
+export function edgeInterfaceScript(h: FailoverHost): string {
+  const p = pathsOf(h);
+  return `#!/bin/sh
+set -eu
+iface="$(ip -o -4 addr show | awk -v ip='${h.privateIp}' '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }')"
+[ -n "$iface" ] || { echo "no interface holds ${h.privateIp} yet" >&2; exit 1; }
+mkdir -p '${p.stateDir}'
+printf 'interface %s\n' "$iface" > '${p.stateDir}/interface.conf'
+`;
+}
+
+/** systemd drop-in for Debian's keepalived.service: the interface first, after Docker (the edge), restarted when it dies. */
+export function keepalivedDropIn(h: FailoverHost): string {
+  return [
+    "[Unit]",
+    "After=docker.service",
+    "",
+    "[Service]",
+    `ExecStartPre=${pathsOf(h).iface}`,
+    "Restart=always",
+    "RestartSec=5s",
+    "",
+  ].join("\n");
 }
 
 /** The header file curl reads with `-H @file`: the token never appears in argv or the environment. */

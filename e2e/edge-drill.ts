@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
-import { authHeaderFile, edgeCheckScript, edgeNotifyScript, keepalivedConf, type FailoverHost } from "../core/edge-failover";
+import { authHeaderFile, edgeCheckScript, edgeInterfaceScript, edgeNotifyScript, keepalivedConf, type FailoverHost } from "../core/edge-failover";
 import { startHetznerStandin, type HetznerStandin } from "./support/hetzner-standin";
 
 export const EDGE_DRILL_NETWORK = {
@@ -31,6 +31,7 @@ export const EDGE_DRILL_NETWORK = {
 
 const DOMAIN = "edge.drill.test";
 const FLOATING_IP_ID = 4711;
+const FLOATING_IP_NAME = "drill-edge";
 const TOKEN = "drill-token-" + Math.random().toString(36).slice(2);
 const PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -146,6 +147,8 @@ function logTo(file: string): fs.WriteStream {
 }
 
 function startIn(c: Candidate, what: "caddy" | "keepalived"): ChildProcess {
+  // As keepalived.service's ExecStartPre on a node.
+  if (what === "keepalived") must("nsenter", `--net=/var/run/netns/${c.namespace}`, path.join(c.dir, "edge-interface.sh"));
   const args = what === "caddy"
     ? [`--net=/var/run/netns/${c.namespace}`, "caddy", "run", "--config", path.join(c.dir, "Caddyfile"), "--adapter", "caddyfile"]
     : [`--net=/var/run/netns/${c.namespace}`, "keepalived", "-n", "-l", "-D", "-P", "-f", path.join(c.dir, "keepalived.conf"),
@@ -226,6 +229,20 @@ function releaseLock(): void {
   }
 }
 
+/** The last lines of every log the candidates wrote, for an error message. */
+function logTails(dir: string): string {
+  const out: string[] = [];
+  for (const c of fs.existsSync(dir) ? fs.readdirSync(dir).filter((d) => d.startsWith("edge-")) : []) {
+    for (const file of ["keepalived.log", "caddy.log", "state/log"]) {
+      const p = path.join(dir, c, file);
+      if (!fs.existsSync(p)) continue;
+      const lines = fs.readFileSync(p, "utf8").trim().split("\n").slice(-12);
+      out.push(`--- ${c}/${file}`, ...lines);
+    }
+  }
+  return out.length > 0 ? "\n" + out.join("\n") : "";
+}
+
 export async function startEdgeDrill(log: (line: string) => void): Promise<EdgeDrill> {
   const n = EDGE_DRILL_NETWORK;
   takeLock();
@@ -235,6 +252,7 @@ export async function startEdgeDrill(log: (line: string) => void): Promise<EdgeD
   fs.chmodSync(dir, 0o700);
   const storage = path.join(dir, "storagebox", "caddy");
   fs.mkdirSync(storage, { recursive: true });
+  let standin: HetznerStandin | undefined;
   try {
     for (const br of [n.publicBridge, n.privateBridge]) {
       must("ip", "link", "add", br, "type", "bridge");
@@ -268,15 +286,15 @@ export async function startEdgeDrill(log: (line: string) => void): Promise<EdgeD
       must("ip", "-n", c.namespace, "addr", "add", `${n.floatingIp}/32`, "dev", "eth0");
       const host: FailoverHost = {
         node: c.name,
-        privateInterface: "eth1",
         privateIp: c.privateIp,
         peerIps: candidates.filter((o) => o !== c).map((o) => o.privateIp),
-        floatingIpId: String(FLOATING_IP_ID),
+        floatingIpName: FLOATING_IP_NAME,
         checkDomain: DOMAIN,
         apiBase: `http://${n.hostIp}:${n.standinPort}/v1`,
         metadataBase: `http://${n.hostIp}:${n.standinPort}/hetzner/v1/metadata`,
         paths: {
           check: path.join(c.dir, "edge-check.sh"),
+          iface: path.join(c.dir, "edge-interface.sh"),
           notify: path.join(c.dir, "edge-notify.sh"),
           authHeader: path.join(c.dir, "hcloud-auth-header"),
           stateDir: path.join(c.dir, "state"),
@@ -285,17 +303,19 @@ export async function startEdgeDrill(log: (line: string) => void): Promise<EdgeD
       fs.writeFileSync(path.join(c.dir, "keepalived.conf"), keepalivedConf(host), { mode: 0o644 });
       fs.writeFileSync(path.join(c.dir, "edge-check.sh"), edgeCheckScript(host), { mode: 0o755 });
       fs.writeFileSync(path.join(c.dir, "edge-notify.sh"), edgeNotifyScript(host), { mode: 0o755 });
+      fs.writeFileSync(path.join(c.dir, "edge-interface.sh"), edgeInterfaceScript(host), { mode: 0o755 });
       fs.writeFileSync(path.join(c.dir, "hcloud-auth-header"), authHeaderFile(TOKEN), { mode: 0o600 });
       fs.writeFileSync(path.join(c.dir, "Caddyfile"), caddyfile(storage), { mode: 0o644 });
     }
-    const standin = await startHetznerStandin({
+    const started = await startHetznerStandin({
       listen: { host: n.hostIp, port: n.standinPort },
       token: TOKEN,
-      floatingIp: { id: FLOATING_IP_ID, ip: n.floatingIp },
+      floatingIp: { id: FLOATING_IP_ID, name: FLOATING_IP_NAME, ip: n.floatingIp },
       servers: candidates.map((c) => ({ id: c.serverId, address: c.publicIp })),
       initialServer: candidates[0].serverId,
       route: (s) => must("ip", "route", "replace", `${n.floatingIp}/32`, "via", s.address, "dev", n.publicBridge),
     });
+    standin = started;
     // The first edge orders the certificate; the second finds it on the shared storage.
     const [first, second] = candidates;
     first.caddy = startIn(first, "caddy");
@@ -307,24 +327,27 @@ export async function startEdgeDrill(log: (line: string) => void): Promise<EdgeD
       const states = candidates.map(stateOf).sort();
       if (states[0] !== "BACKUP" || states[1] !== "MASTER") return false;
       // A master that is not the floating IP's server yet is still assigning.
-      return candidates.find((c) => stateOf(c) === "MASTER")?.serverId === standin.assignedServer();
+      return candidates.find((c) => stateOf(c) === "MASTER")?.serverId === started.assignedServer();
     });
-    log(`edge drill: ${candidates.map((c) => `${c.name}=${stateOf(c)}`).join(", ")}, floating IP on server ${standin.assignedServer()}`);
+    log(`edge drill: ${candidates.map((c) => `${c.name}=${stateOf(c)}`).join(", ")}, floating IP on server ${started.assignedServer()}`);
     return {
       candidates,
-      standin,
+      standin: started,
       dir,
       async stop() {
-        await standin.close();
+        await started.close();
         cleanupEdgeDrill();
         fs.rmSync(dir, { recursive: true, force: true });
         releaseLock();
       },
     };
   } catch (error) {
+    const logs = logTails(dir);
+    if (standin) await standin.close();
     cleanupEdgeDrill();
     fs.rmSync(dir, { recursive: true, force: true });
     releaseLock();
+    if (error instanceof Error) error.message += logs;
     throw error;
   }
 }

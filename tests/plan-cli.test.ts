@@ -29,10 +29,11 @@ describe("npm run plan (offline)", () => {
       ["prod-mgr-01", "manager", "10.20.1.10"], ["prod-mgr-02", "manager", "10.20.1.11"], ["prod-mgr-03", "manager", "10.20.1.12"],
       ["prod-app-01", "worker", "10.20.1.30"], ["prod-app-02", "worker", "10.20.1.31"], ["prod-app-03", "worker", "10.20.1.32"],
     ]);
-    assert.deepEqual(report.nodes[3].labels, { type: "service", location: "fsn1", pool: "app" });
+    assert.deepEqual(report.nodes[3].labels, { type: "service", location: "fsn1", pool: "app", edge: "true" });
     const edge = report.firewall.find((f: { node: string }) => f.node === "prod-app-01");
     assert.deepEqual(edge.rules.map((x: { protocol: string; port: string | null }) => `${x.protocol}/${x.port}`), ["tcp/2222", "icmp/null", "tcp/80", "tcp/443"]);
     assert.equal(report.outputs.edgeNode, "prod-app-01");
+    assert.deepEqual(report.outputs.edgeCandidates, ["prod-app-01", "prod-app-02"]);
     assert.equal(report.outputs.floatingIp, "(known after deploy)");
     assert.equal(report.resources["hcloud:index/server:Server"], 6);
     assert.match(report.warnings.join("\n"), /replaced by stand-ins \([^)]*swarm-platform:sshPrivateKey[,)]/);

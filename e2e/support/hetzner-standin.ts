@@ -1,7 +1,7 @@
 /**
  * A stand-in for exactly the Hetzner calls the edge failover makes, and for Hetzner's network:
  * - GET  /hetzner/v1/metadata/instance-id   (the metadata service; answered by the caller's address)
- * - GET  /v1/floating_ips/{id}               ({"floating_ip": {"id", "ip", "server"}})
+ * - GET  /v1/floating_ips?name=<name>       ({"floating_ips": [{"id", "name", "ip", "server"}]})
  * - POST /v1/floating_ips/{id}/actions/assign with {"server": id} (201 {"action": {...}})
  * Each assign is recorded and then routes the floating IP to the assigned server (the caller's
  * `route` callback), as Hetzner's network does. Anything else answers 404; a wrong token 401.
@@ -30,7 +30,7 @@ export interface HetznerStandin {
 export interface StandinOptions {
   readonly listen: { host: string; port: number };
   readonly token: string;
-  readonly floatingIp: { id: number; ip: string };
+  readonly floatingIp: { id: number; name: string; ip: string };
   readonly servers: readonly StandinServer[];
   /** Server the floating IP is routed to at start (as the program's FloatingIpAssignment leaves it). */
   readonly initialServer: number;
@@ -63,7 +63,7 @@ export async function startHetznerStandin(options: StandinOptions): Promise<Hetz
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const from = remoteAddress(req);
-      const url = (req.url ?? "").split("?")[0];
+      const [url, query = ""] = (req.url ?? "").split("?");
       if (req.method === "GET" && url === "/hetzner/v1/metadata/instance-id") {
         const me = options.servers.find((s) => s.address === from);
         if (!me) return send(res, 404, { error: { code: "not_found", message: `no server at ${from}` } });
@@ -75,8 +75,10 @@ export async function startHetznerStandin(options: StandinOptions): Promise<Hetz
       if (req.headers.authorization !== `Bearer ${options.token}`) {
         return send(res, 401, { error: { code: "unauthorized", message: "unable to authenticate" } });
       }
-      if (req.method === "GET" && url === fipPath) {
-        return send(res, 200, { floating_ip: { id: options.floatingIp.id, ip: options.floatingIp.ip, type: "ipv4", server: assigned } });
+      if (req.method === "GET" && url === "/v1/floating_ips") {
+        const name = new URLSearchParams(query).get("name");
+        const fip = { id: options.floatingIp.id, name: options.floatingIp.name, ip: options.floatingIp.ip, type: "ipv4", server: assigned };
+        return send(res, 200, { floating_ips: name === null || name === fip.name ? [fip] : [] });
       }
       if (req.method === "POST" && url === `${fipPath}/actions/assign`) {
         let body: { server?: unknown };
@@ -103,7 +105,7 @@ export async function startHetznerStandin(options: StandinOptions): Promise<Hetz
     server.listen(options.listen.port, options.listen.host, () => resolve());
   });
   return {
-    url: `http://${options.listen.host}:${options.listen.port}`,
+    url: `http://${options.listen.host}:${(server.address() as import("node:net").AddressInfo).port}`,
     assigns,
     assignedServer: () => assigned,
     close: () => new Promise<void>((resolve) => {
