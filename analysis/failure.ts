@@ -21,12 +21,15 @@
  *   The domain is charged the largest share that spread allows (ceil), so
  *   `remaining` is a lower bound. `afterReschedule` is what Swarm can restore on the
  *   surviving eligible nodes once it reschedules (capped by max_replicas_per_node).
- * - The floating IP is lost with the edge node (it is assigned to that server).
+ * - The floating IP sits on the first edge candidate after deploy. Losing it with other candidates
+ *   alive moves the address to a surviving one (keepalived, core/edge-failover.ts) within the
+ *   expected failover time; losing every candidate loses it.
  */
 import type { CoreConfig } from "../stacks/config";
 import type { NodeSpec, Topology } from "../core/topology";
 import type { PlatformSpec, ServiceSpec } from "../core/model";
 import { majority } from "../core/placement";
+import { expectedFailoverSeconds } from "../core/edge-failover";
 import type { FamilyPart } from "../families/kit/family";
 
 /** The Swarm managers' Raft, analysed like a stateful family. */
@@ -87,6 +90,8 @@ export interface DomainImpact {
   readonly stateless: readonly ReplicaImpact[];
   /** "none" when the stack has no floating IP. */
   readonly floatingIp: "kept" | "lost" | "none";
+  /** The candidates the floating IP moves to when the domain takes its holder and leaves another (first one listed gets it). */
+  readonly floatingIpMovesTo?: readonly string[];
 }
 
 const CONSTRAINT = /^\s*([A-Za-z][\w.-]*)\s*(==|!=)\s*(\S(?:.*\S)?)\s*$/;
@@ -260,9 +265,21 @@ function analyseDomain(
   }
 
   let floatingIp: DomainImpact["floatingIp"] = "none";
+  let floatingIpMovesTo: string[] | undefined;
   if (config.floatingIp) {
-    floatingIp = down.has(topology.edge.name) ? "lost" : "kept";
-    if (floatingIp === "lost") lost.push(`floating IP (assigned to edge node ${topology.edge.name}; ingress on 80/443 stops until the node returns or edgeNode moves)`);
+    const survivors = topology.edgeCandidates.filter((n) => !down.has(n.name)).map((n) => n.name);
+    if (!down.has(topology.edge.name)) {
+      floatingIp = "kept";
+    } else if (survivors.length > 0) {
+      floatingIp = "kept";
+      floatingIpMovesTo = survivors;
+      const t = expectedFailoverSeconds();
+      lost.push(`floating IP moves to ${survivors.join(" or ")} (ingress on 80/443 pauses about ${t.min}-${t.max} s while keepalived assigns it)`);
+    } else {
+      floatingIp = "lost";
+      const all = topology.edgeCandidates.map((n) => n.name).join(", ");
+      lost.push(`floating IP (every edge candidate is down: ${all}; ingress on 80/443 stops until one returns)`);
+    }
   }
 
   return {
@@ -276,6 +293,7 @@ function analyseDomain(
     stateful,
     stateless,
     floatingIp,
+    ...(floatingIpMovesTo ? { floatingIpMovesTo } : {}),
   };
 }
 

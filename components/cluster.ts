@@ -4,7 +4,8 @@ import * as random from "@pulumi/random";
 import type { StackConfig } from "../stacks/config";
 import type { Topology, NodeSpec } from "../core/topology";
 import type { FirewallSpec } from "../core/firewall";
-import { renderCloudInit } from "../core/cloudinit";
+import { renderCloudInit, storageBoxFor } from "../core/cloudinit";
+import { failoverHostFor, floatingIpName } from "../core/edge-failover";
 import { resourceLabels } from "../core/naming";
 import { hostKeyFromSecret } from "../lib/ssh";
 
@@ -14,6 +15,10 @@ export interface ClusterArgs {
   readonly firewalls: readonly FirewallSpec[];
   /** Public keys authorized for the deploy user (deploy key first). */
   readonly authorizedKeys: readonly string[];
+  /** Name the edge candidates' health check asks the local edge for (the first edgeDomain; empty: plain HTTP). */
+  readonly edgeCheckDomain: string;
+  /** Storage Box directories the services bind-mount (created at boot on the nodes that mount it). */
+  readonly storageBoxDirectories: readonly string[];
 }
 
 export interface ServerHandle {
@@ -27,7 +32,7 @@ export interface ServerHandle {
 
 /**
  * The Hetzner layer: SSH key, private network and subnet, spread placement groups,
- * firewalls, servers with their fixed private IPs, and the floating IP on the edge.
+ * firewalls, servers with their fixed private IPs, and the floating IP on the edge candidates.
  * Thin: every name, address, rule and document comes from the pure layers.
  *
  * Replacement order is explicit (docs/provider-facts.md §4 facts 3-4): every resource
@@ -101,10 +106,10 @@ export class Cluster extends pulumi.ComponentResource {
 
     if (config.floatingIp) {
       this.floatingIp = new hcloud.FloatingIp(`${name}-floating-ip`, {
-        name: `${config.namePrefix}-edge`,
+        name: floatingIpName(config),
         type: "ipv4",
         homeLocation: topology.edge.location,
-        description: `Edge address of ${config.namePrefix}, held by ${topology.edge.name}`,
+        description: `Edge address of ${config.namePrefix}, held by ${topology.edgeCandidates.length > 1 ? "one of " : ""}${topology.edgeCandidates.map((n) => n.name).join(", ")}`,
         deleteProtection: protect,
         labels,
       }, { parent: this, protect, ...DELETE_FIRST });
@@ -121,9 +126,14 @@ export class Cluster extends pulumi.ComponentResource {
       const hostKeySecret = new random.RandomPassword(`${name}-${node.name}-host-key`, { length: 64, special: false }, { parent: this });
       const hostKey = hostKeySecret.result.apply((secret) => hostKeyFromSecret(secret, node.name));
       // The host private key is in userData: a secret in state and in the diff.
-      const userData = pulumi.secret(node.isEdge && this.floatingIp
-        ? pulumi.all([hostKey, this.floatingIp.ipAddress]).apply(([key, ip]) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, hostKey: key, floatingIp: ip }))
-        : hostKey.apply((key) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, hostKey: key })));
+      const storageBox = storageBoxFor(config, node, args.storageBoxDirectories);
+      const fip = node.isEdge ? this.floatingIp : undefined;
+      const userData = pulumi.secret(fip
+        ? pulumi.all([hostKey, fip.ipAddress]).apply(([key, ip]) => renderCloudInit(config, {
+          node, authorizedKeys: args.authorizedKeys, hostKey: key, floatingIp: ip, storageBox,
+          edgeFailover: failoverHostFor(topology, node, floatingIpName(config), args.edgeCheckDomain),
+        }))
+        : hostKey.apply((key) => renderCloudInit(config, { node, authorizedKeys: args.authorizedKeys, hostKey: key, storageBox })));
       const server = new hcloud.Server(`${name}-${node.name}`, {
         name: node.name,
         serverType: node.serverType,
@@ -160,10 +170,15 @@ export class Cluster extends pulumi.ComponentResource {
     this.servers = servers;
 
     if (this.floatingIp) {
+      const failover = topology.edgeCandidates.length > 1;
       new hcloud.FloatingIpAssignment(`${name}-floating-ip-assignment`, {
         floatingIpId: this.floatingIp.id.apply(Number),
         serverId: servers[topology.edge.name].server.id.apply(Number),
-      }, { parent: this });
+      }, {
+        parent: this,
+        // With a failover, keepalived moves the address: `up` must not move it back (nor see drift).
+        ...(failover ? { ignoreChanges: ["serverId"] } : {}),
+      });
     }
 
     this.registerOutputs({

@@ -10,6 +10,9 @@ import { Cluster } from "./cluster";
 import { Swarm } from "./swarm";
 import { Services } from "./services";
 import { checkServerTypes, hasHetznerToken } from "./server-types";
+import { EdgeFailover } from "./edge-failover";
+import { edgeArea } from "../families/edge";
+import { storageBoxDirectories } from "../core/cloudinit";
 
 export interface StackOptions {
   /** Passed to every top-level component (tests use it to observe resource options). */
@@ -43,14 +46,20 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
   const firewalls = buildFirewalls(config, topology);
   const deployPublicKey = publicKeyFromPrivate(config.ssh.privateKey);
   if (!deployPublicKey) throw new Error("sshPrivateKey passed validation but yields no public key");
+  const platform = buildPlatform(config, topology);
+  const edge = config.section(edgeArea);
   const infra = new Cluster("cluster", {
     config,
     topology,
     firewalls,
     authorizedKeys: [deployPublicKey, ...config.ssh.additionalPublicKeys],
+    edgeCheckDomain: edge.domains[0] ?? "",
+    storageBoxDirectories: storageBoxDirectories(platform.spec.services),
   }, options.resourceOptions);
   const swarm = new Swarm("swarm", { config, topology, servers: infra.servers }, options.resourceOptions);
-  const platform = buildPlatform(config, topology);
+  if (infra.floatingIp && topology.edgeCandidates.length > 1) {
+    new EdgeFailover("edge-failover", { config, topology, servers: infra.servers, token: edge.failoverToken }, { ...options.resourceOptions, dependsOn: [swarm] });
+  }
   const services = new Services("platform", { config, spec: platform.spec, provider: swarm.dockerProvider }, { ...options.resourceOptions, dependsOn: [swarm] });
 
   const publicIps = pulumi.all(Object.fromEntries(Object.entries(infra.servers).map(([name, srv]) => [name, srv.publicIp])));
@@ -81,6 +90,7 @@ export function declareStack(config: StackConfig, options: StackOptions = {}): D
         availability: n.availability,
       })),
       edgeNode: topology.edge.name,
+      edgeCandidates: topology.edgeCandidates.map((n) => n.name),
       floatingIp: infra.floatingIpAddress,
       nodePublicIps: publicIps,
       sshConfig: publicIps.apply((ips) => sshConfigSnippet(config, topology, ips)),

@@ -29,7 +29,7 @@ const EVERYWHERE = ["0.0.0.0/0", "::/0"] as const;
 
 /**
  * Default deny inbound: a Hetzner firewall drops whatever no rule allows. Every
- * node gets SSH from the admin ranges and ICMP; only the edge node gets 80/443.
+ * node gets SSH from the admin ranges and ICMP; only the edge candidates get 80/443.
  * No Swarm port and no service port is ever opened on a public interface: Swarm
  * advertises on the private network, which Hetzner firewalls do not filter.
  */
@@ -53,7 +53,7 @@ export function buildFirewalls(cfg: CoreConfig, topology: Topology): FirewallSpe
       port: String(port),
       sourceIps: [...cfg.httpSourceCidrs],
     })),
-    nodes: [topology.edge.name],
+    nodes: topology.edgeCandidates.map((n) => n.name),
   };
   // The CI door (docs/ci.md): declared empty, attached to every node, found by scripts/ci/ssh-door.sh
   // through its labels (project, stack, role=ci-door). Hetzner firewalls add up, so while it is shut

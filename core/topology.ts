@@ -20,8 +20,12 @@ export interface NodeSpec {
   readonly labels: Readonly<Record<string, string>>;
   readonly availability: "active" | "drain";
   readonly placementGroup: string;
+  /** An edge candidate: runs the edge, has the floating IP configured, takes part in the failover. */
   readonly isEdge: boolean;
 }
+
+/** Node label that marks the edge candidates; the edge service is constrained to it. */
+export const EDGE_LABEL = { key: "edge", value: "true" } as const;
 
 export interface PlacementGroupSpec {
   readonly name: string;
@@ -35,19 +39,23 @@ export interface Topology {
   readonly workers: readonly NodeSpec[];
   /** The manager that runs `docker swarm init`. */
   readonly leader: NodeSpec;
+  /** The candidate that holds the floating IP after deploy (the first of edgeCandidates). */
   readonly edge: NodeSpec;
+  /** Every edge candidate, in the configured order. */
+  readonly edgeCandidates: readonly NodeSpec[];
   readonly placementGroups: readonly PlacementGroupSpec[];
   /** Nodes that take service tasks (availability active). */
   readonly workloadNodes: readonly NodeSpec[];
 }
 
 /** Nodes of one pool, in number order. Pure function of the pool alone, so adding a pool or a node never renumbers another. */
-export function poolNodes(cfg: Pick<CoreConfig, "namePrefix" | "network" | "managersRunWorkloads" | "edgeNode">, pool: NodePool): NodeSpec[] {
+export function poolNodes(cfg: Pick<CoreConfig, "namePrefix" | "network" | "managersRunWorkloads" | "edgeCandidates">, pool: NodePool): NodeSpec[] {
   const subnet = mustParseCidr(cfg.network.subnetCidr);
   return Array.from({ length: pool.count }, (_, i) => {
     const number = i + 1;
     const name = nodeName(cfg.namePrefix, pool, number);
     const location = pool.locations[i % pool.locations.length];
+    const isEdge = cfg.edgeCandidates.includes(name);
     return Object.freeze({
       name,
       pool: pool.name,
@@ -56,10 +64,10 @@ export function poolNodes(cfg: Pick<CoreConfig, "namePrefix" | "network" | "mana
       serverType: pool.serverType,
       location,
       privateIp: ipv4At(subnet, pool.ipOffset + i),
-      labels: Object.freeze({ ...pool.labels, location, pool: pool.name }),
+      labels: Object.freeze({ ...pool.labels, location, pool: pool.name, ...(isEdge ? { [EDGE_LABEL.key]: EDGE_LABEL.value } : {}) }),
       availability: pool.role === "manager" && !cfg.managersRunWorkloads ? "drain" : "active",
       placementGroup: `${cfg.namePrefix}-${pool.name}-spread-${Math.floor(i / PLACEMENT_GROUP_LIMIT) + 1}`,
-      isEdge: name === cfg.edgeNode,
+      isEdge,
     } as const);
   });
 }
@@ -74,14 +82,17 @@ export function buildTopology(cfg: CoreConfig): Topology {
     g.nodes.push(n.name);
     groups.set(n.placementGroup, g);
   }
-  const edge = nodes.find((n) => n.isEdge);
-  if (!edge) throw new Error(`edge node ${cfg.edgeNode} is not in the topology (the config validation should have caught this)`);
+  const edgeCandidates = cfg.edgeCandidates.map((name) => nodes.find((n) => n.name === name));
+  const missing = cfg.edgeCandidates.filter((_, i) => !edgeCandidates[i]);
+  if (missing.length > 0 || edgeCandidates.length === 0) throw new Error(`edge candidates ${missing.join(", ") || "(none)"} are not in the topology (the config validation should have caught this)`);
+  const candidates = edgeCandidates as NodeSpec[];
   return Object.freeze({
     nodes,
     managers,
     workers: nodes.filter((n) => n.role === "worker"),
     leader: managers[0],
-    edge,
+    edge: candidates[0],
+    edgeCandidates: Object.freeze(candidates),
     placementGroups: [...groups].map(([name, g]) => Object.freeze({ name, pool: g.pool, nodes: Object.freeze(g.nodes) })),
     workloadNodes: nodes.filter((n) => n.availability === "active"),
   });

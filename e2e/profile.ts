@@ -57,7 +57,7 @@ export function e2eRawConfig(projectDir: string, images: Readonly<Record<string,
     managersRunWorkloads: true,
     networkCidr: "10.213.0.0/16",
     subnetCidr: LOCAL_SWARM_NETWORK.cidr,
-    edgeNode: `${E2E_STACK}-app-01`,
+    edgeCandidates: [`${E2E_STACK}-app-01`],
     overlayEncrypted: false,
     endpointMode: "dnsrr",
   };

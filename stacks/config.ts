@@ -7,7 +7,7 @@
  */
 import { ValueError, type ConfigProblem } from "./errors";
 import { defaultFor, PROFILE_DEFAULT, PROFILES, type Profile, type SettingDef } from "./schema";
-import type { NodePool } from "./pools";
+import { nodeName, type NodePool } from "./pools";
 
 export const PROJECT = "swarm-platform";
 
@@ -23,9 +23,11 @@ export interface CoreConfig {
   readonly serverImage: string;
   readonly network: { readonly zone: string; readonly cidr: string; readonly subnetCidr: string };
   readonly floatingIp: boolean;
-  /** Resolved: never empty. */
-  readonly edgeNode: string;
+  /** Resolved: never empty; the first holds the floating IP after deploy. */
+  readonly edgeCandidates: readonly string[];
   readonly protect: boolean;
+  /** The Storage Box share mounted at /mnt/storagebox, when configured. */
+  readonly storageBox?: { readonly share: string; readonly user: string; readonly password: string };
   readonly ssh: {
     readonly privateKey: string;
     readonly additionalPublicKeys: readonly string[];
@@ -68,6 +70,13 @@ export interface StackConfig extends CoreConfig {
   /** The section of one area (a service family's settings), typed by its area. */
   section<S>(area: Area<string, S, never>): S;
 }
+
+/** Settings that were replaced: a stack file that still sets one gets the migration in its error. */
+export const REPLACED_SETTINGS: Readonly<Record<string, string>> = {
+  edgeNode:
+    "replaced by edgeCandidates, a list of node names (e.g. swarm-platform:edgeCandidates: [prod-app-01, prod-app-02]); " +
+    "move the node into edgeCandidates and remove edgeNode (pulumi config rm edgeNode)",
+};
 
 export interface LoadOptions {
   /** Config namespace (project name). */
@@ -121,7 +130,10 @@ export function parseSettings(stack: string, raw: Readonly<Record<string, unknow
 
   const known = new Map(settings.map((s) => [s.key, s]));
   for (const key of own.keys()) {
-    if (!known.has(key)) {
+    const replacement = REPLACED_SETTINGS[key];
+    if (replacement && !known.has(key)) {
+      problems.push({ key, expected: `no longer a setting: ${replacement}`, given: own.get(key) });
+    } else if (!known.has(key)) {
       problems.push({ key, expected: `a known setting (see docs/settings.md), not an unknown key`, given: own.get(key) });
     }
   }
@@ -180,7 +192,8 @@ export function buildCore(stack: string, profile: Profile, v: Values): CoreConfi
   const nodePools = get<NodePool[]>("nodePools");
   const namePrefix = get<string>("namePrefix");
   const firstWorkerPool = nodePools.find((p) => p.role === "worker") ?? nodePools[0];
-  const edgeNode = get<string>("edgeNode") || `${namePrefix}-${firstWorkerPool.name}-01`;
+  const given = get<string[]>("edgeCandidates");
+  const edgeCandidates = given.length > 0 ? given : defaultEdgeCandidates(namePrefix, profile, nodePools, firstWorkerPool);
   return {
     stack,
     profile,
@@ -190,8 +203,11 @@ export function buildCore(stack: string, profile: Profile, v: Values): CoreConfi
     serverImage: get("serverImage"),
     network: { zone: get("networkZone"), cidr: get("networkCidr"), subnetCidr: get("subnetCidr") },
     floatingIp: get("floatingIp"),
-    edgeNode,
+    edgeCandidates,
     protect: get("protect"),
+    ...(get<string>("storageBoxShare") !== ""
+      ? { storageBox: { share: get<string>("storageBoxShare"), user: get<string>("storageBoxUser"), password: get<string>("storageBoxPassword") } }
+      : {}),
     ssh: {
       privateKey: get("sshPrivateKey"),
       additionalPublicKeys: get("sshAdditionalPublicKeys"),
@@ -211,6 +227,22 @@ export function buildCore(stack: string, profile: Profile, v: Values): CoreConfi
       endpointMode: get("endpointMode"),
     },
   };
+}
+
+/**
+ * Edge candidates when the stack names none: in prod two nodes labelled type=service in different
+ * locations (one location's outage leaves the other), in test the first node of the first worker pool.
+ */
+export function defaultEdgeCandidates(namePrefix: string, profile: Profile, pools: readonly NodePool[], firstWorkerPool: NodePool): string[] {
+  const first = nodeName(namePrefix, firstWorkerPool, 1);
+  if (profile !== "prod") return [first];
+  const service = pools
+    .filter((p) => p.labels.type === "service")
+    .flatMap((p) => Array.from({ length: p.count }, (_, i) => ({ name: nodeName(namePrefix, p, i + 1), location: p.locations[i % p.locations.length] })));
+  const a = service[0];
+  if (!a) return [first];
+  const b = service.find((n) => n.location !== a.location);
+  return b ? [a.name, b.name] : [a.name];
 }
 
 /** The frozen StackConfig: the core fields, the secret settings and a typed lookup of the sections. */

@@ -78,13 +78,19 @@ export function validateCore(cfg: CoreConfig): ConfigProblem[] {
   if (reserved.includes(cfg.ssh.port)) add("sshPort", `a port other than ${reserved.join(", ")}`, cfg.ssh.port);
 
   // Edge.
-  const pools = new Map(cfg.nodePools.map((p) => [p.name, p]));
-  const edgePool = [...pools.values()].find((p) => Array.from({ length: p.count }, (_, i) => nodeName(cfg.namePrefix, p, i + 1)).includes(cfg.edgeNode));
   const allowedPool = cfg.nodePools.find((p) => p.role === "worker") ?? (cfg.managersRunWorkloads ? cfg.nodePools[0] : undefined);
-  if (!edgePool) {
-    add("edgeNode", `the name of a node of this stack that takes workloads${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
-  } else if (edgePool.role === "manager" && !cfg.managersRunWorkloads) {
-    add("edgeNode", `a node that takes workloads (managers are drained: managersRunWorkloads is false)${allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : ""}`, cfg.edgeNode);
+  const example = allowedPool ? `, e.g. ${nodeName(cfg.namePrefix, allowedPool, 1)}` : "";
+  const nodePool = new Map(cfg.nodePools.flatMap((p) => Array.from({ length: p.count }, (_, i) => [nodeName(cfg.namePrefix, p, i + 1), p] as const)));
+  for (const [i, candidate] of cfg.edgeCandidates.entries()) {
+    const pool = nodePool.get(candidate);
+    const key = `edgeCandidates[${i}]`;
+    if (!pool) add(key, `the name of a node of this stack that takes workloads${example}`, candidate);
+    else if (pool.role === "manager" && !cfg.managersRunWorkloads) add(key, `a node that takes workloads (managers are drained: managersRunWorkloads is false)${example}`, candidate);
+    if (cfg.edgeCandidates.indexOf(candidate) !== i) add(key, "each node listed once", candidate);
+  }
+  if (cfg.storageBox && cfg.storageBox.user === "") add("storageBoxUser", "the Storage Box account name (required with storageBoxShare)", "");
+  if (cfg.storageBox && cfg.storageBox.password === "") {
+    add("storageBoxPassword", "the Storage Box account's password (required with storageBoxShare; set it with: pulumi config set --secret storageBoxPassword)", undefined);
   }
   return problems;
 }

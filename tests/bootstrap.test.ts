@@ -67,7 +67,7 @@ describe("bootstrap step plan (prod)", () => {
   test("node config: role, labels with replace semantics, managers drained, drain-on-delete for pool shrink, all by server id", () => {
     const app = byId.get("config-prod-app-02")!;
     assert.equal(app.runOn, "prod-mgr-01");
-    assert.deepEqual(app.env, { NODE_NAME: "prod-app-02", NODE_ROLE: "worker", NODE_LABELS: "location=nbg1\npool=app\ntype=service", NODE_AVAILABILITY: "active", NODE_READY_TIMEOUT_S: "300" });
+    assert.deepEqual(app.env, { NODE_NAME: "prod-app-02", NODE_ROLE: "worker", NODE_LABELS: "edge=true\nlocation=nbg1\npool=app\ntype=service", NODE_AVAILABILITY: "active", NODE_READY_TIMEOUT_S: "300" });
     assert.deepEqual(app.serverIdEnv, { SERVER_ID: "prod-app-02" });
     assert.deepEqual(app.onDelete, { script: "node-remove", env: { NODE_NAME: "prod-app-02", REMOVE_STEP: "prepare", DRAIN_TIMEOUT_S: "300" }, serverIdEnv: { SERVER_ID: "prod-app-02" } });
     assert.equal(byId.get("config-prod-mgr-03")!.env.NODE_AVAILABILITY, "drain");
@@ -96,8 +96,9 @@ describe("bootstrap step plan (prod)", () => {
     };
     const withZone = stepOf("type:service,zone:b");
     const without = stepOf("type:service");
-    assert.equal(withZone.env.NODE_LABELS, "location=nbg1\npool=app\ntype=service\nzone=b");
-    assert.equal(without.env.NODE_LABELS, "location=nbg1\npool=app\ntype=service");
+    // prod-app-02 is an edge candidate: it carries edge=true.
+    assert.equal(withZone.env.NODE_LABELS, "edge=true\nlocation=nbg1\npool=app\ntype=service\nzone=b");
+    assert.equal(without.env.NODE_LABELS, "edge=true\nlocation=nbg1\npool=app\ntype=service");
     assert.deepEqual(stepChanges([withZone], [without]), [{ id: "config-prod-app-02", action: "update", runs: ["node-config"] }]);
   });
 
@@ -118,7 +119,8 @@ describe("bootstrap resources (prod, mocks)", () => {
   const publicIps = new Map<string, string>();
   before(async () => {
     run = await runProgram("prod", stackFileConfig("prod"), { state });
-    cmds = new Map(run.byType("command:remote:Command").map((c) => [c.name.replace(/^swarm-/, ""), c]));
+    // The bootstrap's commands (the edge failover's token steps are tests/edge-failover.test.ts's).
+    cmds = new Map(run.byType("command:remote:Command").filter((c) => c.name.startsWith("swarm-")).map((c) => [c.name.replace(/^swarm-/, ""), c]));
     for (const server of run.byType("hcloud:index/server:Server")) {
       const node = server.name.replace(/^cluster-/, "");
       hostKeys.set(node, (parse(String(reveal(server.inputs.userData))) as { ssh_keys: { ed25519_public: string } }).ssh_keys.ed25519_public);

@@ -24,9 +24,9 @@ const BAD: [string, "test" | "prod", Record<string, unknown>, string, string, st
   ["count zero", "test", { nodePools: ["mgr role=manager count=0 type=cx23 locations=fsn1"] }, "nodePools[0].count", "count= an integer from 1 to 99", '"0"'],
   ["bad server type format", "test", { nodePools: ["mgr role=manager count=1 type=large locations=fsn1"] }, "nodePools[0].type", "a Hetzner server type such as cx23", '"large"'],
   ["unknown location", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=fra1"] }, "nodePools[0].locations", "Hetzner locations from fsn1", '"fra1"'],
-  ["location outside the network zone", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=ash"], edgeNode: "test-mgr-01" }, "nodePools[0].locations", "locations in network zone eu-central", "ash (zone us-east)"],
+  ["location outside the network zone", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=ash"], edgeCandidates: ["test-mgr-01"] }, "nodePools[0].locations", "locations in network zone eu-central", "ash (zone us-east)"],
   ["unknown pool field", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=fsn1 size=big"] }, "nodePools[0]", "fields role=, count=", '"size=big"'],
-  ["bad label", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=fsn1 labels=type"], edgeNode: "test-mgr-01" }, "nodePools[0].labels", "labels as key:value pairs", '"type"'],
+  ["bad label", "test", { nodePools: ["mgr role=manager count=1 type=cx23 locations=fsn1 labels=type"], edgeCandidates: ["test-mgr-01"] }, "nodePools[0].labels", "labels as key:value pairs", '"type"'],
   ["subnet outside the network", "test", { subnetCidr: "10.99.1.0/24" }, "subnetCidr", "a range inside networkCidr 10.20.0.0/16", '"10.99.1.0/24"'],
   ["subnet too small for the nodes", "test", { subnetCidr: "10.20.1.0/28" }, "nodePools[1]", "node addresses inside subnetCidr 10.20.1.0/28", "pool app needs host numbers 30-31"],
   ["subnet not a CIDR", "test", { subnetCidr: "10.20.1.0" }, "subnetCidr", "an IPv4 CIDR", '"10.20.1.0"'],
@@ -38,15 +38,17 @@ const BAD: [string, "test" | "prod", Record<string, unknown>, string, string, st
   ["SSH open to the world (IPv6) in prod", "prod", { sshAllowedCidrs: ["198.51.100.0/24", "::/0"] }, "sshAllowedCidrs", "no 0.0.0.0/0 or ::/0", "::/0"],
   ["no SSH source at all", "test", { sshAllowedCidrs: [] }, "sshAllowedCidrs", "a non-empty list of CIDRs", "[]"],
   ["SSH source not a CIDR", "test", { sshAllowedCidrs: ["office"] }, "sshAllowedCidrs[0]", "an IPv4 or IPv6 CIDR", '"office"'],
-  ["floating-IP node that does not exist", "prod", { edgeNode: "prod-app-09" }, "edgeNode", "the name of a node of this stack", '"prod-app-09"'],
-  ["edge on a drained manager", "prod", { edgeNode: "prod-mgr-01" }, "edgeNode", "a node that takes workloads", '"prod-mgr-01"'],
+  ["edge candidate that does not exist", "prod", { edgeCandidates: ["prod-app-01", "prod-app-09"] }, "edgeCandidates[1]", "the name of a node of this stack", '"prod-app-09"'],
+  ["edge candidate on a drained manager", "prod", { edgeCandidates: ["prod-mgr-01"] }, "edgeCandidates[0]", "a node that takes workloads", '"prod-mgr-01"'],
+  ["edge candidate listed twice", "prod", { edgeCandidates: ["prod-app-01", "prod-app-01"] }, "edgeCandidates[1]", "each node listed once", '"prod-app-01"'],
+  ["a stack file that still sets edgeNode", "prod", { edgeNode: "prod-app-01" }, "edgeNode", "no longer a setting: replaced by edgeCandidates", '"prod-app-01"'],
   ["encrypted overlay MTU too large", "test", { overlayMtu: "1400" }, "overlayMtu", "1350 or less while overlayEncrypted is true", "1400"],
   ["overlay MTU beyond the private network", "test", { overlayMtu: "1500" }, "overlayMtu", "an integer from 1200 to 1400", '"1500"'],
   ["missing deploy key", "test", { sshPrivateKey: undefined }, "sshPrivateKey", "pulumi config set --secret sshPrivateKey", "nothing (the setting is missing)"],
   ["deploy key that is no key", "test", { sshPrivateKey: "hunter2" }, "sshPrivateKey", "no unencrypted OpenSSH or PEM ed25519 private key", '"[secret]"'],
   ["root as deploy user", "test", { sshUser: "root" }, "sshUser", "not root", '"root"'],
   ["unpinned docker version", "test", { dockerVersion: "latest" }, "dockerVersion", "a docker-ce version", '"latest"'],
-  ["managers drained and no worker pool", "test", { managersRunWorkloads: "false", nodePools: ["mgr role=manager count=1 type=cx23 locations=fsn1"], edgeNode: "test-mgr-01" }, "managersRunWorkloads", "true when there is no worker pool", "false"],
+  ["managers drained and no worker pool", "test", { managersRunWorkloads: "false", nodePools: ["mgr role=manager count=1 type=cx23 locations=fsn1"], edgeCandidates: ["test-mgr-01"] }, "managersRunWorkloads", "true when there is no worker pool", "false"],
   ["public key line malformed", "test", { sshAdditionalPublicKeys: ["AAAA me@laptop"] }, "sshAdditionalPublicKeys[0]", "an OpenSSH public key line", '"AAAA me@laptop"'],
   ["unknown endpoint mode", "test", { endpointMode: "mesh" }, "endpointMode", 'one of "vip", "dnsrr"', '"mesh"'],
 ];
@@ -97,7 +99,7 @@ describe("stack config values", () => {
     assert.deepEqual(cfg.ssh.allowedCidrs, ["198.51.100.0/24"]);
     assert.equal(cfg.ssh.port, 2222);
     assert.equal(cfg.ssh.privateKey, TEST_PRIVATE_KEY);
-    assert.equal(cfg.edgeNode, "prod-app-01");
+    assert.deepEqual(cfg.edgeCandidates, ["prod-app-01", "prod-app-02"]);
     assert.deepEqual(cfg.nodePools.map((p) => [p.name, p.role, p.count, p.serverType, p.locations.join(","), p.ipOffset]), [
       ["mgr", "manager", 3, "cx23", "fsn1,nbg1,hel1", 10],
       ["app", "worker", 3, "cx43", "fsn1,nbg1,hel1", 30],
@@ -139,10 +141,10 @@ describe("config errors people can act on", () => {
     assert.match(err.message, /swarm-platform:sshAllowedCidrs\[0\]: expected .*; 192\.0\.2\.7\/24 has host bits set: the network is 192\.0\.2\.0\/24/);
   });
 
-  test("the edgeNode hint names a node that exists and takes workloads", () => {
-    const err = problemsOf(() => loadStack("prod", { edgeNode: "prod-app-09" }));
-    assert.match(err.message, /swarm-platform:edgeNode: expected the name of a node of this stack that takes workloads, e\.g\. prod-app-01, got "prod-app-09"/);
-    const drained = problemsOf(() => loadStack("prod", { edgeNode: "prod-mgr-01" }));
+  test("the edgeCandidates hint names a node that exists and takes workloads", () => {
+    const err = problemsOf(() => loadStack("prod", { edgeCandidates: ["prod-app-09"] }));
+    assert.match(err.message, /swarm-platform:edgeCandidates\[0\]: expected the name of a node of this stack that takes workloads, e\.g\. prod-app-01, got "prod-app-09"/);
+    const drained = problemsOf(() => loadStack("prod", { edgeCandidates: ["prod-mgr-01"] }));
     assert.match(drained.message, /managersRunWorkloads is false\), e\.g\. prod-app-01, got "prod-mgr-01"/);
   });
 

@@ -123,7 +123,7 @@ void describe("prod: no single node or location failure loses a quorum", () => {
     });
   });
 
-  void test("the edge node: one member of each family, one apisix replica, the floating IP", () => {
+  void test("the edge node: one member of each family, one apisix replica; the floating IP moves to the other candidate", () => {
     const d = domain(report, "node:prod-app-01");
     assert.deepEqual(d.lost, [
       "etcd member etcd-1 on prod-app-01 (2 of 3 remain, 2 needed)",
@@ -132,9 +132,10 @@ void describe("prod: no single node or location failure loses a quorum", () => {
       "sentinel member sentinel-1 on prod-app-01 (2 of 3 remain, 2 needed)",
       "vault member vault-1 on prod-app-01 (2 of 3 remain, 2 needed)",
       "apisix: 1 of 3 replicas (2 remain, 2 after rescheduling)",
-      "floating IP (assigned to edge node prod-app-01; ingress on 80/443 stops until the node returns or edgeNode moves)",
+      "floating IP moves to prod-app-02 (ingress on 80/443 pauses about 3-10 s while keepalived assigns it)",
     ]);
-    assert.equal(d.floatingIp, "lost");
+    assert.equal(d.floatingIp, "kept");
+    assert.deepEqual(d.floatingIpMovesTo, ["prod-app-02"]);
     assert.deepEqual(d.stateless, [{ service: "apisix", mode: "replicated", running: 3, lost: 1, remaining: 2, afterReschedule: 2 }]);
     assert.deepEqual(d.unavailable, []);
   });
@@ -271,7 +272,7 @@ void describe("stateless replicas", () => {
 void describe("the offline plan carries the analysis", () => {
   void test("JSON failureAnalysis[] for prod: every domain, with domain, lost[] and quorumLost[]", async () => {
     const { report } = await planStack(ROOT, "prod");
-    const json = JSON.parse(JSON.stringify(report)) as { failureAnalysis: { domain: string; lost: string[]; quorumLost: string[]; floatingIp: string }[]; warnings: string[] };
+    const json = JSON.parse(JSON.stringify(report)) as { failureAnalysis: { domain: string; lost: string[]; quorumLost: string[]; floatingIp: string; floatingIpMovesTo?: string[] }[]; warnings: string[] };
     assert.deepEqual(json.failureAnalysis.map((d) => d.domain), [
       "node:prod-mgr-01", "node:prod-mgr-02", "node:prod-mgr-03",
       "node:prod-app-01", "node:prod-app-02", "node:prod-app-03",
@@ -281,7 +282,8 @@ void describe("the offline plan carries the analysis", () => {
       assert.ok(Array.isArray(d.lost) && Array.isArray(d.quorumLost), d.domain);
       if (d.domain.startsWith("node:")) assert.deepEqual(d.quorumLost, [], d.domain);
     }
-    assert.equal(json.failureAnalysis[3].floatingIp, "lost");
+    assert.equal(json.failureAnalysis[3].floatingIp, "kept");
+    assert.deepEqual(json.failureAnalysis[3].floatingIpMovesTo, ["prod-app-02"]);
     assert.ok(!json.warnings.some((w) => w.includes("quorum")), json.warnings.join("\n"));
     const text = renderTable(report);
     assert.match(text, /\nFailure analysis: one line per failure domain .*\nDOMAIN +QUORUM LOST +FLOATING IP +WHAT IS LOST\n/);

@@ -51,13 +51,16 @@ nJp0A65f2gE9OmQ7ObaXWarm4dByz6MHS8Ys8EFdKekQmsPzNGw9WXRy
 `,
 };
 
+/** A mounted Storage Box: the prod edge and Grafana keep their data on it. */
+const STORAGE_BOX = { storageBoxShare: "//u123456-sub1.your-storagebox.de/u123456-sub1", storageBoxUser: "u123456-sub1", storageBoxPassword: "box-password" };
+
 void describe("front settings: profile defaults", () => {
   void test("test: one Vault member over HTTP, one APISIX with local counters, staging ACME, volumes", () => {
     const f = frontOf(loadStack("test"));
     assert.deepEqual({ ...f.vault, tlsCertificate: undefined, tlsKey: undefined }, { members: 1, ui: true, tls: false, tlsCertificate: undefined, tlsKey: undefined });
     assert.deepEqual(f.apisix, { replicas: 1, rateLimitPolicy: "local", apiUpstream: "api:8080" });
     assert.deepEqual(f.monitoring, { node: "test-app-02", prometheusRetention: "7d", prometheusRetentionSize: "5GB", grafanaDataDir: "", alertWebhookUrl: "" });
-    assert.deepEqual(f.edge, { domains: [], acmeEmail: "", acmeCa: LETSENCRYPT_STAGING });
+    assert.deepEqual({ ...f.edge, failoverToken: undefined }, { domains: [], acmeEmail: "", acmeCa: LETSENCRYPT_STAGING, dataDir: "", failoverToken: undefined });
   });
 
   void test("prod: three TLS Vault members, three APISIX with Redis counters, StorageBox Grafana, production ACME", () => {
@@ -68,6 +71,7 @@ void describe("front settings: profile defaults", () => {
     assert.deepEqual(f.apisix, { replicas: 3, rateLimitPolicy: "redis", apiUpstream: "api:8080" });
     assert.deepEqual(f.monitoring, { node: "prod-app-03", prometheusRetention: "30d", prometheusRetentionSize: "40GB", grafanaDataDir: "/mnt/storagebox/grafana/data", alertWebhookUrl: "" });
     assert.equal(f.edge.acmeCa, LETSENCRYPT_PRODUCTION);
+    assert.equal(f.edge.dataDir, "/mnt/storagebox/edge/caddy");
   });
 });
 
@@ -125,11 +129,11 @@ void describe("front warnings for the plan", () => {
   });
 
   void test("prod stack with domains and a webhook has none", () => {
-    assert.deepEqual(frontWarnings("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" }), []);
+    assert.deepEqual(frontWarnings("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...STORAGE_BOX }), []);
   });
 
   void test("local counters with several replicas multiply the limits", () => {
-    const w = frontWarnings("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc" });
+    const w = frontWarnings("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...STORAGE_BOX });
     assert.deepEqual(w, ["apisixRateLimitPolicy=local with 3 APISIX replicas: every instance counts on its own, so the effective limits are 3 times the declared ones. Use redis."]);
   });
 });

@@ -7,6 +7,7 @@ import { familyContext } from "../platform/assemble";
 import { edgeFamily } from "../families/edge";
 import { edgeNetworkSubnet } from "../core/networks";
 import { loadStack } from "./support/config";
+import { satisfies } from "../analysis/failure";
 
 function build(stack: "test" | "prod", overrides: Record<string, unknown> = {}) {
   const config = loadStack(stack, overrides);
@@ -71,26 +72,56 @@ void describe("the edge's Caddyfile", () => {
 });
 
 void describe("the edge service", () => {
-  void test("prod with domains: pinned to prod-app-01 (floating IP), 80 and 443 in host mode there only, ACME state on its volume", () => {
+  void test("prod with domains: one task on each edge candidate, 80 and 443 in host mode there only, ACME state on the shared Storage Box directory", () => {
     const { platform } = build("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com" });
     const edge = platform.services.find((s) => s.name === "edge");
     assert.ok(edge);
     assert.equal(edge.component, "edge");
     assert.equal(edge.image, "caddy:2.8.4");
-    assert.deepEqual(edge.placement.constraints, ["node.hostname == prod-app-01"]);
+    assert.deepEqual(edge.mode, { replicas: 2 });
+    assert.deepEqual(edge.placement, { constraints: ["node.labels.edge == true"], spread: [], maxReplicasPerNode: 1 });
+    assert.equal(edge.node, undefined);
+    assert.equal(edge.stateful, false);
     assert.deepEqual(edge.ports, [
       { target: 80, published: 80, protocol: "tcp", mode: "host" },
       { target: 443, published: 443, protocol: "tcp", mode: "host" },
     ]);
     assert.deepEqual(edge.networks, [{ key: "edge", aliases: ["edge"] }, { key: "backend", aliases: ["edge"] }]);
-    assert.deepEqual(edge.mounts, [{ type: "volume", source: "edge-data", target: "/data", readOnly: false }]);
-    assert.deepEqual(platform.volumes.find((v) => v.key === "edge-data")?.node, "prod-app-01");
+    assert.deepEqual(edge.mounts, [{ type: "bind", source: "/mnt/storagebox/edge/caddy", target: "/data", readOnly: false }]);
+    assert.equal(platform.volumes.find((v) => v.key === "edge-data"), undefined);
     assert.equal(edge.update.order, "stop-first");
     assert.deepEqual(edge.healthcheck.test, ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/health"]);
   });
 
-  void test("a different edgeNode moves the edge with it", () => {
-    const { platform } = build("prod", { edgeNode: "prod-app-02" });
-    assert.deepEqual(platform.services.find((s) => s.name === "edge")?.placement.constraints, ["node.hostname == prod-app-02"]);
+  void test("one candidate: pinned to it with its own volume", () => {
+    const { platform } = build("prod", { edgeCandidates: ["prod-app-02"], edgeDataDir: "" });
+    const edge = platform.services.find((s) => s.name === "edge");
+    assert.deepEqual(edge?.placement.constraints, ["node.hostname == prod-app-02"]);
+    assert.deepEqual(edge?.mode, { replicas: 1 });
+    assert.deepEqual(edge?.mounts, [{ type: "volume", source: "edge-data", target: "/data", readOnly: false }]);
+    assert.equal(platform.volumes.find((v) => v.key === "edge-data")?.node, "prod-app-02");
+  });
+
+  void test("the candidates carry the label the edge is constrained to, and only they", () => {
+    const { platform, config } = build("prod");
+    const topology = buildTopology(config);
+    const edge = platform.services.find((s) => s.name === "edge")!;
+    const eligible = topology.workloadNodes.filter((n) => edge.placement.constraints.every((c) => satisfies(n, c))).map((n) => n.name);
+    assert.deepEqual(eligible, ["prod-app-01", "prod-app-02"]);
+  });
+});
+
+void describe("the edge's plan warnings", () => {
+  const warnings = (overrides: Record<string, unknown>) => {
+    const { config } = build("prod", overrides);
+    const topology = buildTopology(config);
+    return edgeFamily.build(familyContext(config, topology, edgeFamily), []).warnings ?? [];
+  };
+  void test("a shared data dir on an unmounted Storage Box is named", () => {
+    assert.ok(warnings({}).some((w) => w.includes("storageBoxShare is empty: nothing mounts it")));
+    assert.ok(!warnings({ storageBoxShare: "//u1-sub1.your-storagebox.de/u1-sub1", storageBoxUser: "u1-sub1", storageBoxPassword: "pw" }).some((w) => w.includes("storageBoxShare")));
+  });
+  void test("two candidates without shared storage: each orders its own certificates", () => {
+    assert.ok(warnings({ edgeDataDir: "" }).some((w) => w.includes("a standby orders its own")));
   });
 });

@@ -131,9 +131,9 @@ for (const stack of ["test", "prod"] as const) {
       assert.equal((taskOf(service("grafana")).containerSpec.env as Record<string, string>).GF_SECURITY_ADMIN_PASSWORD__FILE, "/run/secrets/grafana-admin-password");
     });
 
-    void test("edge: pinned to the floating-IP node, stop-first (host ports), Caddyfile as config", () => {
+    void test("edge: on the edge candidates (pinned when there is one), stop-first (host ports), Caddyfile as config", () => {
       const e = service("edge");
-      assert.deepEqual((taskOf(e).placement as Inputs).constraints, [`node.hostname == ${stack}-app-01`]);
+      assert.deepEqual((taskOf(e).placement as Inputs).constraints, [stack === "test" ? `node.hostname == ${stack}-app-01` : "node.labels.edge == true"]);
       assert.equal((e.inputs.updateConfig as Inputs).order, "stop-first");
       const caddy = run.byType(CONFIG).find((c) => c.name === "platform-config-edge-caddyfile");
       assert.ok(caddy);
@@ -185,7 +185,8 @@ void describe("the compose rendering of the plan is accepted by docker stack con
         assert.ok(services[name], `${name} in the ${stack} stack file`);
       }
       assert.deepEqual(services.edge.ports?.map((p) => [p.mode, String(p.published)]), [["host", "80"]]);
-      assert.deepEqual(services.edge.deploy.placement?.constraints, [`node.hostname == ${stack}-app-01`]);
+      // One candidate in test: pinned. Two in prod: one task on each node labelled edge=true.
+      assert.deepEqual(services.edge.deploy.placement?.constraints, [stack === "test" ? `node.hostname == ${stack}-app-01` : "node.labels.edge == true"]);
     });
   }
 });

@@ -104,7 +104,8 @@ for (const stack of ["test", "prod"] as const) {
           location,
           placementGroupId: Number(group.id),
           sshKeys: [key.id],
-          firewallIds: name === `${stack}-app-01` ? [Number(base.id), Number(edgeFw.id), Number(door.id)] : [Number(base.id), Number(door.id)],
+          // The edge candidates: test-app-01 in test, prod-app-01 and prod-app-02 in prod.
+          firewallIds: (prod ? ["prod-app-01", "prod-app-02"] : ["test-app-01"]).includes(name) ? [Number(base.id), Number(edgeFw.id), Number(door.id)] : [Number(base.id), Number(door.id)],
           publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
           keepDisk: true,
           shutdownBeforeDeletion: true,
@@ -163,25 +164,31 @@ for (const stack of ["test", "prod"] as const) {
       }
     });
 
-    test("floating IP on the edge node, configured in its cloud-init", () => {
+    test("floating IP on the first edge candidate, configured in every candidate's cloud-init", () => {
       const fip = run.one("hcloud:index/floatingIp:FloatingIp", "cluster-floating-ip");
       assert.deepEqual(fip.inputs, {
         name: `${stack}-edge`,
         type: "ipv4",
         homeLocation: "fsn1",
-        description: `Edge address of ${stack}, held by ${stack}-app-01`,
+        description: prod ? "Edge address of prod, held by one of prod-app-01, prod-app-02" : "Edge address of test, held by test-app-01",
         deleteProtection: prod,
         labels,
       });
       assert.equal(fip.options.protect, prod);
       const edge = run.one("hcloud:index/server:Server", `cluster-${stack}-app-01`);
-      assert.deepEqual(run.one("hcloud:index/floatingIpAssignment:FloatingIpAssignment", "cluster-floating-ip-assignment").inputs, {
+      const assignment = run.one("hcloud:index/floatingIpAssignment:FloatingIpAssignment", "cluster-floating-ip-assignment");
+      assert.deepEqual(assignment.inputs, {
         floatingIpId: Number(fip.id),
         serverId: Number(edge.id),
       });
-      assert.match(reveal(edge.inputs.userData) as string, /address 203\.0\.113\.10/);
-      for (const s of run.byType("hcloud:index/server:Server").filter((x) => x !== edge)) {
-        assert.doesNotMatch(reveal(s.inputs.userData) as string, /60-floating-ip/);
+      // With a failover keepalived moves the address; `up` must not move it back.
+      assert.deepEqual(assignment.options.ignoreChanges ?? [], prod ? ["serverId"] : []);
+      const candidates = prod ? ["prod-app-01", "prod-app-02"] : ["test-app-01"];
+      for (const s of run.byType("hcloud:index/server:Server")) {
+        const text = reveal(s.inputs.userData) as string;
+        const candidate = candidates.includes(s.inputs.name as string);
+        assert.equal(/60-floating-ip[\s\S]*address 203\.0\.113\.10/.test(text), candidate, `${s.name}: floating IP configured`);
+        assert.equal(text.includes("/etc/keepalived/keepalived.conf"), candidate && prod, `${s.name}: failover`);
       }
       assert.equal(run.outputs.floatingIp, FLOATING);
     });

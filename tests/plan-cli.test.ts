@@ -29,10 +29,11 @@ describe("npm run plan (offline)", () => {
       ["prod-mgr-01", "manager", "10.20.1.10"], ["prod-mgr-02", "manager", "10.20.1.11"], ["prod-mgr-03", "manager", "10.20.1.12"],
       ["prod-app-01", "worker", "10.20.1.30"], ["prod-app-02", "worker", "10.20.1.31"], ["prod-app-03", "worker", "10.20.1.32"],
     ]);
-    assert.deepEqual(report.nodes[3].labels, { type: "service", location: "fsn1", pool: "app" });
+    assert.deepEqual(report.nodes[3].labels, { type: "service", location: "fsn1", pool: "app", edge: "true" });
     const edge = report.firewall.find((f: { node: string }) => f.node === "prod-app-01");
     assert.deepEqual(edge.rules.map((x: { protocol: string; port: string | null }) => `${x.protocol}/${x.port}`), ["tcp/2222", "icmp/null", "tcp/80", "tcp/443"]);
     assert.equal(report.outputs.edgeNode, "prod-app-01");
+    assert.deepEqual(report.outputs.edgeCandidates, ["prod-app-01", "prod-app-02"]);
     assert.equal(report.outputs.floatingIp, "(known after deploy)");
     assert.equal(report.resourceCounts["hcloud:index/server:Server"], 6);
     assert.equal(report.resources.length, Object.values(report.resourceCounts as Record<string, number>).reduce((a, b) => a + b, 0));
@@ -136,7 +137,7 @@ describe("npm run plan (offline)", () => {
     const end = lines.findIndex((l, i) => i > start && l === "");
     const domains = lines.slice(start + 3, end).filter((l) => /^\S/.test(l)).map((l) => l.split(/\s+/)[0]);
     assert.deepEqual(domains, report.failureAnalysis.map((d: { domain: string }) => d.domain));
-    assert.match(r.stdout, /^node:prod-app-01\s+none\s+lost\s+members: edge 0\/1/m);
+    assert.match(r.stdout, /^node:prod-app-01\s+none\s+kept\s+members: etcd 2\/3/m);
     const verbose = plan(["--stack", "prod", "--verbose"]);
     assert.ok(verbose.stdout.includes(report.failureAnalysis[3].lost[0]), "--verbose lists each lost item");
     // Outputs as blocks: a structure is indented below its key, not one long line.

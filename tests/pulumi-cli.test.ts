@@ -89,13 +89,13 @@ describe("stack files that leave settings out", () => {
     assert.equal(cfg.profile, "test");
     assert.deepEqual(cfg.nodePools.map((p) => `${p.name}:${p.count}:${p.serverType}`), ["mgr:1:cx23", "app:2:cx33"]);
     assert.equal(cfg.protect, false);
-    assert.equal(cfg.edgeNode, "test-app-01");
+    assert.deepEqual(cfg.edgeCandidates, ["test-app-01"]);
   });
 
   test("a stack named otherwise takes its profile from the file, and the profile's defaults", () => {
     const r = check("staging", "config:\n  swarm-platform:profile: prod\n  swarm-platform:vaultTls: false\n  swarm-platform:sshAllowedCidrs:\n    - 192.0.2.0/24\n");
     assert.deepEqual(r.errors, []);
-    const cfg = loadStackConfig("staging", { ...r.config, "swarm-platform:sshPrivateKey": TEST_PRIVATE_KEY });
+    const cfg = loadStackConfig("staging", { ...r.config, "swarm-platform:sshPrivateKey": TEST_PRIVATE_KEY, "swarm-platform:edgeFailoverToken": "StandInToken0123456789" });
     assert.equal(cfg.profile, "prod");
     assert.deepEqual(cfg.nodePools.map((p) => `${p.name}:${p.count}:${p.serverType}`), ["mgr:3:cx23", "app:3:cx43"]);
     assert.equal(cfg.protect, true);

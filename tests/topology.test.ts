@@ -15,10 +15,13 @@ describe("topology", () => {
       ["prod-app-02", "worker", "nbg1", "10.20.1.31", "active", "prod-app-spread-1"],
       ["prod-app-03", "worker", "hel1", "10.20.1.32", "active", "prod-app-spread-1"],
     ]);
-    assert.deepEqual(t.nodes[3].labels, { type: "service", location: "fsn1", pool: "app" });
+    assert.deepEqual(t.nodes[3].labels, { type: "service", location: "fsn1", pool: "app", edge: "true" });
+    assert.deepEqual(t.nodes[5].labels, { type: "service", location: "hel1", pool: "app" });
     assert.deepEqual(t.nodes[0].labels, { location: "fsn1", pool: "mgr" });
     assert.equal(t.leader.name, "prod-mgr-01");
     assert.equal(t.edge.name, "prod-app-01");
+    assert.deepEqual(t.edgeCandidates.map((n) => [n.name, n.location]), [["prod-app-01", "fsn1"], ["prod-app-02", "nbg1"]]);
+    assert.deepEqual(t.nodes.filter((n) => n.isEdge).map((n) => n.name), ["prod-app-01", "prod-app-02"]);
     assert.deepEqual(t.workloadNodes.map((n) => n.name), ["prod-app-01", "prod-app-02", "prod-app-03"]);
     assert.deepEqual(t.placementGroups.map((g) => [g.name, g.nodes.length]), [["prod-mgr-spread-1", 3], ["prod-app-spread-1", 3]]);
   });
@@ -61,7 +64,7 @@ describe("firewalls", () => {
     const fws = buildFirewalls(cfg, t);
     assert.deepEqual(fws.map((f) => [f.name, f.nodes]), [
       ["prod-base", t.nodes.map((n) => n.name)],
-      ["prod-edge", ["prod-app-01"]],
+      ["prod-edge", ["prod-app-01", "prod-app-02"]],
       ["prod-ci-door", t.nodes.map((n) => n.name)],
     ]);
     assert.deepEqual([fws[2].rules, fws[2].rulesOwnedOutside], [[], true]);

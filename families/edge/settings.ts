@@ -3,7 +3,7 @@ import type { ConfigProblem } from "../../stacks/errors";
 import { list, perProfile, str, type SettingDef } from "../../stacks/schema";
 import type { Values } from "../../stacks/config";
 import { imageSettings, imagesOf, type ImageDefault } from "../kit/images";
-import type { FamilyArea } from "../kit/family";
+import type { FamilyArea, SettingsContext } from "../kit/family";
 
 const G = "TLS edge";
 
@@ -18,6 +18,9 @@ export interface EdgeSection {
   readonly domains: readonly string[];
   readonly acmeEmail: string;
   readonly acmeCa: string;
+  /** Host directory for Caddy's /data (certificates, ACME account), shared by the candidates; empty: a volume per node. */
+  readonly dataDir: string;
+  readonly failoverToken: string;
   readonly images: Readonly<Record<keyof typeof EDGE_IMAGES, string>>;
 }
 
@@ -54,6 +57,30 @@ export const EDGE_SETTINGS: SettingDef[] = [
     parse: str({ pattern: /^https:\/\/\S+$/, expected: "an https ACME directory URL" }),
     default: perProfile({ test: LETSENCRYPT_STAGING, prod: LETSENCRYPT_PRODUCTION }),
   },
+  {
+    key: "edgeDataDir",
+    group: G,
+    type: "string",
+    expected: "an absolute path on the Storage Box mount such as /mnt/storagebox/edge/caddy, or empty",
+    description:
+      "Where Caddy keeps certificates and its ACME account, shared by every edge candidate so a standby serves the same certificate " +
+      "without a new order (Caddy's storage locks coordinate them). Empty: a volume on each candidate, and each orders its own.",
+    parse: str({ pattern: /^\/[A-Za-z0-9._\/-]+$/, allowEmpty: true, expected: "an absolute path such as /mnt/storagebox/edge/caddy, or empty" }),
+    default: perProfile({ test: "", prod: "/mnt/storagebox/edge/caddy" }),
+  },
+  {
+    key: "edgeFailoverToken",
+    group: G,
+    type: "string",
+    secret: true,
+    expected: "a Hetzner Cloud API token with read & write permission (required with two or more edgeCandidates; set it with: pulumi config set --secret edgeFailoverToken)",
+    description:
+      "Token the edge candidates' keepalived uses to move the floating IP (secret; a root-only file on the candidates only). " +
+      "Hetzner tokens are project-wide: keep the platform in a project of its own (docs/edge.md).",
+    parse: str({ pattern: /^[A-Za-z0-9]*$/, allowEmpty: true, expected: "a Hetzner API token (letters and digits), or empty" }),
+    default: "",
+    standIn: () => "offlinestandinnotatoken",
+  },
   ...imageSettings(G, EDGE_IMAGES),
 ];
 
@@ -66,11 +93,16 @@ export const edgeArea: FamilyArea<EdgeSection> = {
       domains: get("edgeDomains"),
       acmeEmail: get("edgeAcmeEmail"),
       acmeCa: get("edgeAcmeCa"),
+      dataDir: get("edgeDataDir"),
+      failoverToken: get("edgeFailoverToken"),
       images: imagesOf(v, EDGE_IMAGES),
     };
   },
-  validate(s: EdgeSection): ConfigProblem[] {
+  validate(s: EdgeSection, ctx: SettingsContext): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
+    if (ctx.core.floatingIp && ctx.topology.edgeCandidates.length >= 2 && s.failoverToken === "") {
+      problems.push({ key: "edgeFailoverToken", expected: "a Hetzner Cloud API token (required with two or more edgeCandidates; set it with: pulumi config set --secret edgeFailoverToken)", given: undefined });
+    }
     if (s.domains.length > 0 && s.acmeEmail === "") {
       problems.push({ key: "edgeAcmeEmail", expected: "an e-mail address for the ACME account (required when edgeDomains is set)", given: "" });
     }

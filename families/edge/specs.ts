@@ -1,9 +1,11 @@
 /**
- * The TLS edge: Caddy on the node that holds the floating IP, publishing 80/443
- * in host mode there only, ACME certificates kept on that node's own volume, and
- * the client address handed to APISIX in X-Real-IP / X-Forwarded-For.
+ * The TLS edge: Caddy on every edge candidate (one task per candidate), publishing 80/443 in host
+ * mode there only, so whichever candidate Hetzner routes the floating IP to answers. Certificates
+ * and the ACME account live in edgeDataDir (the Storage Box, shared: a standby serves the same
+ * certificate) or on each node's own volume. The client address goes to APISIX in X-Real-IP.
  */
 import { pinTo } from "../../core/placement";
+import { EDGE_LABEL } from "../../core/topology";
 import {
   configSpec,
   EMPTY_PLATFORM,
@@ -83,8 +85,14 @@ export const EDGE_HEALTHCHECK: Healthcheck = {
   startPeriod: "30s",
 };
 
+/** Swarm constraint that keeps the edge on the candidates. */
+export const EDGE_CONSTRAINT = `node.labels.${EDGE_LABEL.key} == ${EDGE_LABEL.value}`;
+
 export function edgeSpecs(ctx: FamilyContext<EdgeSection>): PlatformSpec {
   const edge = ctx.topology.edge;
+  const candidates = ctx.topology.edgeCandidates;
+  const several = candidates.length > 1;
+  const shared = ctx.section.dataDir !== "";
   const config = configSpec(ctx.prefix, "edge-caddyfile", caddyfile(ctx));
   const withTls = ctx.section.domains.length > 0;
   const service: ServiceSpec = {
@@ -92,7 +100,7 @@ export function edgeSpecs(ctx: FamilyContext<EdgeSection>): PlatformSpec {
     name: "edge",
     component: "edge",
     image: ctx.section.images.edge,
-    mode: { replicas: 1 },
+    mode: { replicas: candidates.length },
     // Host-mode ports: the real client address reaches Caddy (the routing mesh would hide it behind an ingress address).
     ports: [
       { target: 80, published: 80, protocol: "tcp", mode: "host" },
@@ -100,21 +108,26 @@ export function edgeSpecs(ctx: FamilyContext<EdgeSection>): PlatformSpec {
     ],
     networks: attach("edge", NET.edge, NET.backend),
     configs: [{ key: config.key, target: "/etc/caddy/Caddyfile", mode: 0o444 }],
-    // Certificates and ACME account keys live on the edge node's own volume, never in Pulumi state or a Swarm config.
-    mounts: [{ type: "volume", source: "edge-data", target: "/data", readOnly: false }],
-    placement: { constraints: [pinTo(edge)], spread: [] },
-    node: edge.name,
+    // Certificates and ACME account keys live on the shared directory or the node's own volume, never in Pulumi state or a Swarm config.
+    mounts: [shared
+      ? { type: "bind", source: ctx.section.dataDir, target: "/data", readOnly: false }
+      : { type: "volume", source: "edge-data", target: "/data", readOnly: false }],
+    placement: several
+      ? { constraints: [EDGE_CONSTRAINT], spread: [], maxReplicasPerNode: 1 }
+      : { constraints: [pinTo(edge)], spread: [] },
+    ...(several ? {} : { node: edge.name }),
     resources: { limits: { cpus: 1, memoryBytes: 256 * MiB }, reservations: { cpus: 0.1, memoryBytes: 64 * MiB } },
     healthcheck: EDGE_HEALTHCHECK,
     stopGracePeriod: "30s",
     // The host ports exist once per node: the old task must stop before the new one binds them.
     update: STATEFUL_UPDATE,
     rollback: rollbackOf(STATEFUL_UPDATE),
-    stateful: true,
+    // One candidate: a member pinned to its node. Several: interchangeable tasks, one per candidate.
+    stateful: !several,
   };
   return {
     ...EMPTY_PLATFORM,
-    volumes: [nodeVolume(ctx, "edge-data", "edge", edge)],
+    volumes: shared ? [] : [nodeVolume(ctx, "edge-data", "edge", edge)],
     configs: [config],
     services: [service],
   };

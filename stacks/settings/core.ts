@@ -119,17 +119,50 @@ export const CORE_SETTINGS: SettingDef[] = [
     group: G_NODES,
     type: "boolean",
     expected: "true or false",
-    description: "Create an IPv4 floating IP, assign it to edgeNode and configure it on the node so it survives reboots.",
+    description: "Create an IPv4 floating IP, assign it to the first of edgeCandidates and configure it on every candidate so it survives reboots and failovers.",
     parse: bool,
     default: true,
   },
   {
-    key: "edgeNode",
+    key: "edgeCandidates",
+    group: G_NODES,
+    type: "array",
+    expected: "a list of node names of this stack (e.g. [prod-app-01, prod-app-02]), or empty for the profile's default",
+    description:
+      "Nodes that run the TLS edge with ports 80/443 and have the floating IP configured; with two or more, keepalived moves the floating IP " +
+      "to a healthy one when the active one fails (docs/edge.md). The first holds it after deploy. Empty: prod takes two type=service nodes " +
+      "in different locations, test the first node of the first worker pool.",
+    parse: list(str({ pattern: /^[a-z][a-z0-9-]*$/, expected: "a node name such as prod-app-01" }), { expected: "a list of node names such as prod-app-01", max: 5 }),
+    default: [],
+  },
+  {
+    key: "storageBoxShare",
     group: G_NODES,
     type: "string",
-    expected: "the name of a node of this stack (e.g. prod-app-01), or empty for the first node of the first worker pool",
-    description: "Node that holds the floating IP and runs the TLS edge with ports 80/443.",
-    parse: str({ pattern: /^[a-z][a-z0-9-]*$/, allowEmpty: true, expected: "a node name such as prod-app-01, or empty" }),
+    expected: "a CIFS share such as //u123456-sub1.your-storagebox.de/u123456-sub1, or empty",
+    description:
+      "Hetzner Storage Box share mounted at /mnt/storagebox on every node that takes workloads (CIFS, SMB 3 with encryption, on first access). " +
+      "The prod Grafana data and the edge's certificates live there. Empty: nothing is mounted and the plan warns where a setting expects it.",
+    parse: str({ pattern: /^\/\/[a-z0-9.-]+\/[A-Za-z0-9._\/-]+$/, allowEmpty: true, expected: "//<host>/<share>, or empty" }),
+    default: "",
+  },
+  {
+    key: "storageBoxUser",
+    group: G_NODES,
+    type: "string",
+    expected: "the Storage Box (sub-)account name such as u123456-sub1 (required with storageBoxShare)",
+    description: "Account the Storage Box share is mounted with; a sub-account limited to its own directory is enough.",
+    parse: str({ pattern: /^[a-z0-9-]+$/, allowEmpty: true, expected: "an account name such as u123456-sub1, or empty" }),
+    default: "",
+  },
+  {
+    key: "storageBoxPassword",
+    group: G_NODES,
+    type: "string",
+    secret: true,
+    expected: "the Storage Box account's password (required with storageBoxShare; set it with: pulumi config set --secret storageBoxPassword)",
+    description: "Password of storageBoxUser (secret). It is written to a root-only credentials file by cloud-init.",
+    parse: str({ pattern: /^[^\r\n]*$/, allowEmpty: true, expected: "one line" }),
     default: "",
   },
   {

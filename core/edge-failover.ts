@@ -1,0 +1,242 @@
+/**
+ * The edge's floating-IP failover, as host files: keepalived (Debian's package, a host unit) in
+ * unicast VRRP over the private network between the edge candidates, a health check of the local
+ * edge, and a notify script that moves the floating IP with one Hetzner `assign` call.
+ *
+ * Why these choices (docs/edge.md):
+ * - Every candidate is `state BACKUP` with the same priority and `nopreempt`: a recovered node never
+ *   takes the address back, so a failover costs one assign and a recovery none.
+ * - The floating IP is configured on every candidate's interface all the time (Hetzner routes it to
+ *   one server); keepalived manages no address, it only decides who asks Hetzner for the route.
+ * - Assign is one call that moves the address in place; there is never an unassign first (an
+ *   unassign that succeeds followed by an assign that fails leaves the address nowhere).
+ * - The Hetzner token is read by curl from a root-only header file (`-H @file`), never argv or env.
+ */
+
+/** VRRP advertisement interval (s): a dead master is noticed after 3 intervals plus skew. */
+export const VRRP_ADVERT_INTERVAL_S = 1;
+/** The one priority every candidate shares (nopreempt decides stability, not priority). */
+export const VRRP_PRIORITY = 100;
+/** VRRP router id of the edge instance on the private network. */
+export const VRRP_ROUTER_ID = 51;
+/** How long a new master waits before assigning, so a transient double master settles first. */
+export const ASSIGN_SETTLE_S = 1;
+/** Health check: every second, two failures in a row mark the local edge down. */
+export const EDGE_CHECK = { intervalS: 1, timeoutS: 2, fall: 2, rise: 2 } as const;
+
+/** Where the failover files live on a candidate. */
+export interface FailoverPaths {
+  readonly dir: string;
+  readonly config: string;
+  readonly check: string;
+  readonly iface: string;
+  readonly notify: string;
+  readonly authHeader: string;
+  readonly stateDir: string;
+}
+
+export const FAILOVER_PATHS: FailoverPaths = {
+  dir: "/etc/keepalived",
+  config: "/etc/keepalived/keepalived.conf",
+  check: "/etc/keepalived/edge-check.sh",
+  iface: "/etc/keepalived/edge-interface.sh",
+  notify: "/etc/keepalived/edge-notify.sh",
+  /** `Authorization: Bearer <token>`, mode 0600 root: the only place the token is on disk. */
+  authHeader: "/etc/keepalived/hcloud-auth-header",
+  stateDir: "/run/edge-failover",
+};
+
+/** The floating IP's name in Hetzner: unique per project, so the failover finds it by name. */
+export function floatingIpName(cfg: { readonly namePrefix: string }): string {
+  return `${cfg.namePrefix}-edge`;
+}
+
+export const HETZNER_API = "https://api.hetzner.cloud/v1";
+export const HETZNER_METADATA = "http://169.254.169.254/hetzner/v1/metadata";
+
+/**
+ * Expected time from the active candidate's death to the floating IP answering on another:
+ * VRRP master-down interval (3 × advert + skew), the settle wait, and Hetzner's assign (a few s).
+ */
+export function expectedFailoverSeconds(): { min: number; max: number } {
+  const masterDown = 3 * VRRP_ADVERT_INTERVAL_S + ((256 - VRRP_PRIORITY) / 256) * VRRP_ADVERT_INTERVAL_S;
+  // The last advert came between 0 and one interval before the death; Hetzner's assign takes a few seconds more.
+  return { min: Math.floor(masterDown - VRRP_ADVERT_INTERVAL_S + ASSIGN_SETTLE_S), max: Math.ceil(masterDown + ASSIGN_SETTLE_S + 5) };
+}
+
+export interface FailoverHost {
+  /** This candidate's node name (keepalived router_id, log lines). */
+  readonly node: string;
+  readonly privateIp: string;
+  /** The other candidates' private addresses. */
+  readonly peerIps: readonly string[];
+  /** Name of the floating IP in Hetzner (known before it exists; the script looks its id up by name). */
+  readonly floatingIpName: string;
+  /** Name the edge serves, checked over TLS on 127.0.0.1; empty: plain HTTP on :80. */
+  readonly checkDomain: string;
+  readonly apiBase?: string;
+  readonly metadataBase?: string;
+  readonly paths?: Partial<FailoverPaths>;
+}
+
+function pathsOf(h: FailoverHost): FailoverPaths {
+  return { ...FAILOVER_PATHS, ...(h.paths ?? {}) };
+}
+
+/** This candidate's failover files' input, or none: one candidate has nothing to fail over to. */
+export function failoverHostFor(
+  topology: { readonly edgeCandidates: readonly { readonly name: string; readonly privateIp: string }[] },
+  node: { readonly name: string; readonly privateIp: string; readonly isEdge: boolean },
+  floatingIpName: string,
+  checkDomain: string,
+): FailoverHost | undefined {
+  if (!node.isEdge || topology.edgeCandidates.length < 2) return undefined;
+  return {
+    node: node.name,
+    privateIp: node.privateIp,
+    peerIps: topology.edgeCandidates.filter((n) => n.name !== node.name).map((n) => n.privateIp),
+    floatingIpName,
+    checkDomain,
+  };
+}
+
+export function keepalivedConf(h: FailoverHost): string {
+  if (h.peerIps.length === 0) throw new Error(`edge failover on ${h.node}: no peer candidate`);
+  const p = pathsOf(h);
+  return [
+    "# Generated by the platform program (edge floating-IP failover).",
+    "global_defs {",
+    `    router_id ${h.node}`,
+    "    script_user root",
+    "    enable_script_security",
+    "}",
+    "",
+    "vrrp_script edge_check {",
+    `    script "${p.check}"`,
+    `    interval ${EDGE_CHECK.intervalS}`,
+    `    timeout ${EDGE_CHECK.timeoutS}`,
+    `    fall ${EDGE_CHECK.fall}`,
+    `    rise ${EDGE_CHECK.rise}`,
+    "}",
+    "",
+    "vrrp_instance edge {",
+    "    state BACKUP",
+    "    nopreempt",
+    // The private interface's name differs by server type (ens10, enp7s0): found at start by its address.
+    `    include ${p.stateDir}/interface.conf`,
+    `    virtual_router_id ${VRRP_ROUTER_ID}`,
+    `    priority ${VRRP_PRIORITY}`,
+    `    advert_int ${VRRP_ADVERT_INTERVAL_S}`,
+    `    unicast_src_ip ${h.privateIp}`,
+    "    unicast_peer {",
+    ...h.peerIps.map((ip) => `        ${ip}`),
+    "    }",
+    "    track_script {",
+    "        edge_check",
+    "    }",
+    `    notify "${p.notify}"`,
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** A master whose assign failed reports itself unhealthy this long, so a peer takes over and tries. */
+export const ASSIGN_FAILED_HOLD_MIN = 1;
+
+export function edgeCheckScript(h: FailoverHost): string {
+  const p = pathsOf(h);
+  const probe = h.checkDomain
+    ? `curl -sk -o /dev/null --max-time ${EDGE_CHECK.timeoutS - 1} --resolve '${h.checkDomain}:443:127.0.0.1' 'https://${h.checkDomain}/'`
+    : `curl -s -o /dev/null --max-time ${EDGE_CHECK.timeoutS - 1} 'http://127.0.0.1:80/'`;
+  return [
+    "#!/bin/sh",
+    "# Unhealthy for a while after this node failed to move the floating IP: a peer takes over and tries.",
+    `if [ -n "$(find '${p.stateDir}/assign-failed' -mmin -${ASSIGN_FAILED_HOLD_MIN} 2>/dev/null)" ]; then exit 1; fi`,
+    "# Healthy when the local edge answers HTTP at all (any status): its listener and certificate are up.",
+    `exec ${probe}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * keepalived's notify script (arguments: TYPE NAME STATE PRIORITY). It records the state; on
+ * MASTER it waits ASSIGN_SETTLE_S, and if still master and the floating IP is not already routed
+ * here, calls assign, retrying with backoff (Hetzner allows 3600 requests an hour).
+ */
+export function edgeNotifyScript(h: FailoverHost): string {
+  const p = pathsOf(h);
+  const api = h.apiBase ?? HETZNER_API;
+  const metadata = h.metadataBase ?? HETZNER_METADATA;
+  return `#!/bin/sh
+# Generated by the platform program: moves the floating IP to this node when it becomes VRRP master.
+set -u
+state="\${3:-UNKNOWN}"
+dir='${p.stateDir}'
+mkdir -p "$dir"
+printf '%s\\n' "$state" > "$dir/state"
+log() { logger -t edge-failover -- "$*" 2>/dev/null || true; printf '%s edge-failover: %s\\n' "$(date +%s.%N)" "$*" >> "$dir/log"; }
+log "state $state on ${h.node}"
+[ "$state" = "MASTER" ] || exit 0
+sleep ${ASSIGN_SETTLE_S}
+api='${api}'
+name='${h.floatingIpName}'
+auth='${p.authHeader}'
+me="$(curl -sf --max-time 3 '${metadata}/instance-id')" || { log "metadata: no instance-id"; exit 1; }
+delay=1
+for attempt in 1 2 3 4 5; do
+  [ "$(cat "$dir/state")" = "MASTER" ] || { log "no longer master; not assigning"; exit 0; }
+  found="$(curl -sf --max-time 5 -H @"$auth" "$api/floating_ips?name=$name")" || found=""
+  fip="$(printf '%s' "$found" | jq -r '.floating_ips[0].id // empty')"
+  current="$(printf '%s' "$found" | jq -r '.floating_ips[0].server // empty')"
+  if [ -n "$fip" ] && [ "$current" = "$me" ]; then log "floating IP $name already routed to server $me"; exit 0; fi
+  if [ -n "$fip" ] && curl -sf --max-time 10 -X POST -H @"$auth" -H 'Content-Type: application/json' \\
+      --data "{\\"server\\": $me}" "$api/floating_ips/$fip/actions/assign" -o /dev/null; then
+    log "assigned floating IP $name ($fip) to server $me (attempt $attempt)"
+    rm -f "$dir/assign-failed"
+    exit 0
+  fi
+  log "assign attempt $attempt failed; retrying in \${delay}s"
+  sleep "$delay"
+  delay=$((delay * 2))
+done
+log "assign failed after 5 attempts; reporting unhealthy so a peer takes over"
+touch "$dir/assign-failed"
+exit 1
+`;
+}
+
+/**
+ * Run before keepalived starts: writes `interface <name>` for the interface that holds the private
+ * address (keepalived 2.2.7 refuses a unicast instance without one: "Unknown interface!"). Fails while
+ * the private network is not attached yet; systemd retries.
+ */
+export function edgeInterfaceScript(h: FailoverHost): string {
+  const p = pathsOf(h);
+  return `#!/bin/sh
+set -eu
+iface="$(ip -o -4 addr show | awk -v ip='${h.privateIp}' '{ split($4, a, "/"); if (a[1] == ip) { print $2; exit } }')"
+[ -n "$iface" ] || { echo "no interface holds ${h.privateIp} yet" >&2; exit 1; }
+mkdir -p '${p.stateDir}'
+printf 'interface %s\n' "$iface" > '${p.stateDir}/interface.conf'
+`;
+}
+
+/** systemd drop-in for Debian's keepalived.service: the interface first, after Docker (the edge), restarted when it dies. */
+export function keepalivedDropIn(h: FailoverHost): string {
+  return [
+    "[Unit]",
+    "After=docker.service",
+    "",
+    "[Service]",
+    `ExecStartPre=${pathsOf(h).iface}`,
+    "Restart=always",
+    "RestartSec=5s",
+    "",
+  ].join("\n");
+}
+
+/** The header file curl reads with `-H @file`: the token never appears in argv or the environment. */
+export function authHeaderFile(token: string): string {
+  if (/[\r\n]/.test(token)) throw new Error("the Hetzner token must be one line");
+  return `Authorization: Bearer ${token}\n`;
+}
