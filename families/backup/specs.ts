@@ -83,7 +83,7 @@ export function runnerConf(section: BackupSection, sources: readonly BackupContr
     repository: section.repository,
     passwordSecret: SECRET.password,
     target: t.kind === "sftp"
-      ? { kind: "sftp", host: t.host, port: t.port, knownHosts: t.knownHosts, keySecret: SECRET.sftpKey }
+      ? { kind: "sftp", user: t.user, host: t.host, port: t.port, knownHosts: t.knownHosts, keySecret: SECRET.sftpKey }
       : { kind: "s3", accessKeySecret: SECRET.s3KeyId, secretKeySecret: SECRET.s3Secret },
     intervalSeconds: section.intervalSeconds,
     keep: section.retention,

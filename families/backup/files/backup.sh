@@ -32,17 +32,17 @@ setup() {
   export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR HOME
   case $(conf .target.kind) in
     sftp)
-      # restic runs `ssh <host> -l <user> -s sftp`; ssh reads port, key and pinned host key from here.
-      mkdir -p "$HOME/.ssh"
-      conf .target.knownHosts > "$HOME/.ssh/known_hosts"
+      # ssh reads ~/.ssh of the passwd entry, not $HOME: restic is given the ssh command with -F instead.
+      conf .target.knownHosts > "$RUN/known_hosts"
       {
         printf 'Host %s\n' "$(conf .target.host)"
         printf '  Port %s\n' "$(conf .target.port)"
         printf '  IdentityFile %s\n' "$SECRETS/$(conf .target.keySecret)"
         printf '  IdentitiesOnly yes\n  BatchMode yes\n  StrictHostKeyChecking yes\n'
-        printf '  UserKnownHostsFile %s\n' "$HOME/.ssh/known_hosts"
+        printf '  UserKnownHostsFile %s\n' "$RUN/known_hosts"
         printf '  ServerAliveInterval 30\n  ServerAliveCountMax 4\n'
-      } > "$HOME/.ssh/config"
+      } > "$RUN/ssh_config"
+      SFTP_COMMAND="ssh -F $RUN/ssh_config -l $(conf .target.user) $(conf .target.host) -s sftp"
       ;;
     s3)
       # minio-go's FileAWSCredentials (restic's credential chain) reads this file.
@@ -53,6 +53,11 @@ setup() {
       ;;
     *) die "unknown target kind in $CONF" ;;
   esac
+}
+
+SFTP_COMMAND=""
+restic() {
+  if [ -n "$SFTP_COMMAND" ]; then command restic -o "sftp.command=$SFTP_COMMAND" "$@"; else command restic "$@"; fi
 }
 
 ensure_repo() {
@@ -165,7 +170,7 @@ run_sources() { # sources...: every one is tried; the exit code says whether all
   failed=0
   for s in "$@"; do
     # A process of its own: errexit holds inside it (it would not in a condition).
-    if "$0" _one "$s"; then
+    if sh "$0" _one "$s"; then
       metric_set backup_last_run_success "$s" 1
       metric_set backup_last_success_timestamp_seconds "$s" "$(date +%s)"
     else
@@ -238,15 +243,17 @@ restore_redis_rdb() {
   total=0
   for db in $(redis-cli -p "$port" INFO keyspace | sed -n 's/^db\([0-9]*\):.*/\1/p'); do
     # The temporary server copies every key to the master itself (MIGRATE COPY REPLACE keeps TTLs);
-    # the commands, password included, go through stdin, never argv.
-    redis-cli -p "$port" -n "$db" --scan --quoted-output | awk -v h="${master%:*}" -v p="${master##*:}" -v db="$db" -v pwfile="$SECRETS/$(src "$SOURCE" .method.passwordSecret)" '
+    # the commands, password included, go through stdin, never argv. Keys are quoted for
+    # redis-cli's parser (a key holding a newline cannot be listed by --scan and is not copied).
+    redis-cli -p "$port" -n "$db" --scan | awk -v h="${master%:*}" -v p="${master##*:}" -v db="$db" -v pwfile="$SECRETS/$(src "$SOURCE" .method.passwordSecret)" '
       BEGIN { getline pw < pwfile }
-      { keys = keys " " $0; n++ }
-      n == 100 { print "MIGRATE " h " " p " \"\" " db " 60000 COPY REPLACE AUTH \"" pw "\" KEYS" keys; keys = ""; n = 0 }
-      END { if (n > 0) print "MIGRATE " h " " p " \"\" " db " 60000 COPY REPLACE AUTH \"" pw "\" KEYS" keys }' \
+      function flush() { if (n > 0) print "MIGRATE " h " " p " \"\" " db " 60000 COPY REPLACE AUTH \"" pw "\" KEYS" keys; keys = ""; n = 0 }
+      { k = $0; gsub(/\\/, "&&", k); gsub(/"/, "\\\"", k); keys = keys " \"" k "\""; n++; sent++ }
+      n == 100 { flush() }
+      END { flush(); print sent + 0 > "/dev/stderr" }' 2> "$WORK/migrate.count" \
       | redis-cli -p "$port" -n "$db" > "$WORK/migrate.out"
     if grep -v '^OK$' "$WORK/migrate.out" | grep -q .; then die "$SOURCE: MIGRATE answered: $(grep -v '^OK$' "$WORK/migrate.out" | head -n 3)"; fi
-    total=$(( total + $(redis-cli -p "$port" -n "$db" DBSIZE) ))
+    total=$(( total + $(cat "$WORK/migrate.count") ))
   done
   log "$SOURCE: $total keys copied to the master $master"
 }
