@@ -170,7 +170,7 @@ export function renderTable(report: PlanReport): string {
   out.push("\nFailure analysis (worst case for stateless replicas; see analysis/failure.ts)\n");
   out.push(table(
     ["DOMAIN", "QUORUM LOST", "FLOATING IP", "LOST"],
-    report.failureAnalysis.flatMap((d) => (d.lost.length > 0 ? d.lost : ["nothing"]).map((item, i) => (i === 0
+    report.failureAnalysis.flatMap((d) => (d.lost.length > 0 ? [...d.lost, ...d.dataAtRisk] : ["nothing"]).map((item, i) => (i === 0
       ? [d.domain, d.quorumLost.length > 0 ? d.quorumLost.join(",") : "none", d.floatingIp, item]
       : ["", "", "", item]))),
   ));

@@ -10,6 +10,7 @@ export function etcdBackup(ctx: FamilyContext<EtcdSection>): BackupContribution[
   if (members.length === 0) return [];
   return [{
     source: "etcd",
+    component: "etcd",
     contents: `every key (APISIX routes, upstreams, consumers under ${ctx.section.prefix}): \`etcdctl snapshot save\` from one member`,
     network: NET.backend,
     method: { kind: "etcd-snapshot", endpoints: members.map((m) => `http://${m.name}:${ETCD_CLIENT_PORT}`) },

@@ -98,6 +98,8 @@ export type BackupFiles = { readonly volume: string } | { readonly hostPath: str
 export interface BackupContribution {
   /** Source name: the snapshot tag and the restore command's argument, e.g. "redis". */
   readonly source: string;
+  /** The service component whose data the source holds (the failure analysis reads it). */
+  readonly component: string;
   /** What the dump holds, for the plan and the runbook. */
   readonly contents: string;
   /** What the dump does not hold, and why, when that matters to a restore. */

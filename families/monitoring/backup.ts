@@ -8,6 +8,7 @@ export function monitoringBackup(ctx: FamilyContext<MonitoringSection>): BackupC
   return [
     {
       source: "grafana",
+      component: "grafana",
       contents: "grafana.db: users, teams, preferences, dashboards made in the UI (SQLite online backup; provisioned dashboards and data sources come from the program)",
       network: NET.backend,
       ...(onVolume ? { node: ctx.section.node } : {}),
@@ -16,6 +17,7 @@ export function monitoringBackup(ctx: FamilyContext<MonitoringSection>): BackupC
     },
     {
       source: "prometheus",
+      component: "prometheus",
       contents: "Prometheus' TSDB folder (crash-consistent copy of blocks and WAL)",
       network: NET.backend,
       node: ctx.section.node,

@@ -9,6 +9,7 @@ export function rabbitmqBackup(ctx: FamilyContext<RabbitmqSection>): BackupContr
   if (!first) return [];
   return [{
     source: "rabbitmq",
+    component: "rabbitmq",
     contents: "definitions: users (password hashes), virtual hosts, permissions, policies, queues, exchanges, bindings (GET /api/definitions)",
     excludes: "messages: a message lives only in the queues; quorum queues (the default here) replicate it to a majority of nodes, which is what keeps it through the loss of a node",
     network: NET.backend,

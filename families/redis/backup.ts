@@ -7,6 +7,7 @@ import { redisMembers, REDIS_PASSWORD_SECRET, REDIS_PORT } from "./specs";
 export function redisBackup(ctx: FamilyContext<RedisSection>): BackupContribution[] {
   return [{
     source: "redis",
+    component: "redis",
     contents: "every key of the data members (an RDB of a replica, `redis-cli --rdb`; the master never forks for it)",
     network: NET.backend,
     method: { kind: "redis-rdb", members: redisMembers(ctx).map((m) => `${m.name}:${REDIS_PORT}`), passwordSecret: REDIS_PASSWORD_SECRET },

@@ -9,6 +9,7 @@ export function vaultBackup(ctx: FamilyContext<VaultSection>): BackupContributio
   if (!first) return [];
   return [{
     source: "vault",
+    component: "vault",
     contents: "the Raft snapshot (every secret, policy and auth method, encrypted by Vault's keys; GET /v1/sys/storage/raft/snapshot)",
     excludes: "the unseal keys and root token: a restored snapshot opens only with the unseal keys of the cluster it was taken from",
     network: NET.platform,
