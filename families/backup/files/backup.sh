@@ -283,7 +283,9 @@ restore_etcd_snapshot() {
   n=0
   while read -r k v; do
     key=$(printf '%s' "$k" | base64 -d)
-    printf '%s' "$v" | base64 -d | etcdctl --endpoints="$live" put -- "$key" >/dev/null
+    # etcdctl refuses an empty stdin as a value: an empty value goes as an argument.
+    if [ -z "$v" ]; then etcdctl --endpoints="$live" put -- "$key" "" >/dev/null
+    else printf '%s' "$v" | base64 -d | etcdctl --endpoints="$live" put -- "$key" >/dev/null; fi
     n=$((n + 1))
   done < "$WORK/etcd-kvs"
   log "$SOURCE: $n keys written to $live"
