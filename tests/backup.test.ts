@@ -130,8 +130,11 @@ void describe("the backup runner", () => {
     ]);
   });
 
-  void test("it reaches every source's network, and Prometheus reaches it", () => {
-    assert.deepEqual(runner.networks.map((n) => n.key), ["backend"]);
+  void test("it reaches the off-site repository, every source's network, and Prometheus reaches it", () => {
+    // backend is internal (no route out): the platform network carries the traffic to the repository.
+    assert.equal(p.platform.networks.find((n) => n.key === "platform")?.internal, false);
+    assert.equal(p.platform.networks.find((n) => n.key === "backend")?.internal, true);
+    assert.deepEqual(runner.networks.map((n) => n.key), ["platform", "backend"]);
     const part = p.assembled.parts.find((x) => x.family === "backup");
     assert.deepEqual(part?.scrapeJobs.map((j) => j.config), [{ job_name: "backup", static_configs: [{ targets: ["backup:9798"], labels: { node: runner.node } }] }]);
     const rules = p.configContent("prometheus-rules");

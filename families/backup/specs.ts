@@ -137,7 +137,8 @@ export function backupSpecs(ctx: FamilyContext<BackupSection>, others: readonly 
   const script = configSpec(prefix, "backup-script", familyFile(__dirname, "backup.sh"));
   const work = nodeVolume(ctx, "backup-work", "backup", { name: node });
   const secretKeys = [...new Set([...secrets.map((s) => s.key), ...sources.flatMap(sourceSecrets)])];
-  const networks = [...new Set([NET.backend, ...sources.map((c) => c.network)])];
+  // The platform network has a route out (backend has none): the repository is off-site.
+  const networks = [...new Set([NET.platform, NET.backend, ...sources.map((c) => c.network)])];
   const service: ServiceSpec = {
     ...frontDefaults(ctx, "backup"),
     name: BACKUP_SERVICE,
