@@ -47,6 +47,47 @@ void describe("backup and restore with real servers and a real SFTP repository",
     if (sftpRoot !== "") rmSync(sftpRoot, { recursive: true, force: true });
   });
 
+  /** Debian's sshd on loopback with one chrooted, sftp-only user and an empty folder per repository; started once. */
+  async function startSftp(dir: string): Promise<{ hostKey: string }> {
+    if (sftpRoot === "") {
+      sftpRoot = mkdtempSync("/var/lib/backup-real-sftp-");
+      chmodSync(sftpRoot, 0o755);
+      // ---- the SFTP server: Debian's sshd, one chrooted sftp-only user, keys only ----
+      assert.equal((await run("useradd", ["-M", "-d", "/", "-s", "/usr/sbin/nologin", "-p", "*", USER])).code, 0);
+      userMade = true;
+      for (const repo of ["repo", "repo-rabbitmq"]) {
+        mkdirSync(join(sftpRoot, "chroot", repo), { recursive: true });
+        await run("chown", [`${USER}:`, join(sftpRoot, "chroot", repo)]);
+      }
+      chmodSync(join(sftpRoot, "chroot"), 0o755);
+      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(sftpRoot, "host_key")]);
+      await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "backup-runner", "-f", join(dir, "client_key")]);
+      writeFileSync(join(sftpRoot, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
+      writeFileSync(join(sftpRoot, "sshd_config"), [
+        `Port ${PORTS.sshd}`,
+        `ListenAddress ${LOOPBACK}`,
+        `HostKey ${join(sftpRoot, "host_key")}`,
+        `PidFile ${join(sftpRoot, "sshd.pid")}`,
+        `AuthorizedKeysFile ${join(sftpRoot, "authorized_keys")}`,
+        "UsePAM no",
+        "PasswordAuthentication no",
+        "KbdInteractiveAuthentication no",
+        "Subsystem sftp internal-sftp",
+        `AllowUsers ${USER}`,
+        `Match User ${USER}`,
+        `  ChrootDirectory ${join(sftpRoot, "chroot")}`,
+        "  ForceCommand internal-sftp",
+        "  AllowTcpForwarding no",
+        "  X11Forwarding no",
+        "",
+      ].join("\n"));
+      // Debian's sshd wants its privilege separation folder (the package's unit makes it at boot).
+      if (!existsSync("/run/sshd")) mkdirSync("/run/sshd", { mode: 0o755 });
+      procs.start("sshd", "/usr/sbin/sshd", ["-D", "-e", "-f", join(sftpRoot, "sshd_config")], {});
+    }
+    return { hostKey: readFileSync(join(sftpRoot, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ") };
+  }
+
   void test("backup → destroy every member's data → restore loses nothing acknowledged", { timeout: 240_000 }, async (t) => {
     if (!haveTools(t, ["sshd", "ssh-keygen", "restic", "redis-server", "redis-cli", "etcd", "etcdctl", "jq", "curl", "sqlite3", "useradd"])) return;
     if (process.getuid?.() !== 0) {
@@ -55,40 +96,8 @@ void describe("backup and restore with real servers and a real SFTP repository",
       return;
     }
     const dir = procs.dir;
-    sftpRoot = mkdtempSync("/var/lib/backup-real-sftp-");
-    chmodSync(sftpRoot, 0o755);
 
-    // ---- the SFTP server: Debian's sshd, one chrooted sftp-only user, keys only ----
-    assert.equal((await run("useradd", ["-M", "-d", "/", "-s", "/usr/sbin/nologin", "-p", "*", USER])).code, 0);
-    userMade = true;
-    mkdirSync(join(sftpRoot, "chroot", "repo"), { recursive: true });
-    chmodSync(join(sftpRoot, "chroot"), 0o755);
-    await run("chown", [`${USER}:`, join(sftpRoot, "chroot", "repo")]);
-    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(sftpRoot, "host_key")]);
-    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "backup-runner", "-f", join(dir, "client_key")]);
-    writeFileSync(join(sftpRoot, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
-    writeFileSync(join(sftpRoot, "sshd_config"), [
-      `Port ${PORTS.sshd}`,
-      `ListenAddress ${LOOPBACK}`,
-      `HostKey ${join(sftpRoot, "host_key")}`,
-      `PidFile ${join(sftpRoot, "sshd.pid")}`,
-      `AuthorizedKeysFile ${join(sftpRoot, "authorized_keys")}`,
-      "UsePAM no",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "Subsystem sftp internal-sftp",
-      `AllowUsers ${USER}`,
-      `Match User ${USER}`,
-      `  ChrootDirectory ${join(sftpRoot, "chroot")}`,
-      "  ForceCommand internal-sftp",
-      "  AllowTcpForwarding no",
-      "  X11Forwarding no",
-      "",
-    ].join("\n"));
-    // Debian's sshd wants its privilege separation folder (the package's unit makes it at boot).
-    if (!existsSync("/run/sshd")) mkdirSync("/run/sshd", { mode: 0o755 });
-    procs.start("sshd", "/usr/sbin/sshd", ["-D", "-e", "-f", join(sftpRoot, "sshd_config")], {});
-    const hostKey = readFileSync(join(sftpRoot, "host_key.pub"), "utf8").trim().split(" ").slice(0, 2).join(" ");
+    const { hostKey } = await startSftp(dir);
 
     // ---- the runner's config, as the prod stack generates it with this repository ----
     const p = platformOf("prod", {
@@ -264,5 +273,129 @@ void describe("backup and restore with real servers and a real SFTP repository",
     // ---- healthy afterwards: replication up, etcd healthy ----
     assert.match((await redisCli(PORTS.redis2, "INFO", "replication")).stdout, /master_link_status:up/);
     assert.equal((await etcdctl("endpoint", "health")).code, 0);
+  });
+
+  void test("RabbitMQ: definitions backed up, the node's data wiped, definitions restored", { timeout: 240_000 }, async (t) => {
+    if (!haveTools(t, ["sshd", "restic", "rabbitmq-server", "rabbitmqctl", "epmd", "jq", "curl", "useradd"])) return;
+    if (process.getuid?.() !== 0) {
+      if (process.env.CI === "true") throw new Error("CI: the SFTP server's chroot needs root");
+      t.skip("needs root (sshd chroot, a throwaway system user)");
+      return;
+    }
+    const dir = join(procs.dir, "rabbitmq");
+    mkdirSync(dir);
+    const { hostKey } = await startSftp(procs.dir);
+    // The test stack: one RabbitMQ node, its generated entrypoint, config, plugins and definitions.
+    const p = platformOf("test", {
+      backupRepository: `sftp:${USER}@${LOOPBACK}:/repo-rabbitmq`,
+      backupSftpPort: PORTS.sshd,
+      backupSftpKnownHosts: `[${LOOPBACK}]:${PORTS.sshd} ${hostKey}`,
+      backupSftpPrivateKey: readFileSync(join(procs.dir, "client_key"), "utf8"),
+    });
+    const conf = JSON.parse(p.configContent("backup-conf")) as { sources: { source: string }[] };
+    const mgmt = PORTS.rabbitmq;
+    const rabbitConf = JSON.parse(JSON.stringify({ ...conf, sources: conf.sources.filter((x) => x.source === "rabbitmq"), metricsPort: 0 }), (_k, v: unknown) =>
+      v === "http://rabbitmq-1:15672" ? `http://${LOOPBACK}:${mgmt}` : v) as Record<string, unknown>;
+    writeFileSync(join(dir, "backup.json"), JSON.stringify(rabbitConf));
+    const secretsDir = join(dir, "secrets");
+    mkdirSync(secretsDir, { mode: 0o700 });
+    const adminPassword = randomBytes(16).toString("hex");
+    writeFileSync(join(secretsDir, "backup-password"), `restic-${randomBytes(16).toString("hex")}`, { mode: 0o400 });
+    writeFileSync(join(secretsDir, "backup-sftp-key"), readFileSync(join(procs.dir, "client_key")), { mode: 0o400 });
+    writeFileSync(join(secretsDir, "rabbitmq-admin-password"), `${adminPassword}\n`, { mode: 0o400 });
+    writeFileSync(join(dir, "cookie"), randomBytes(24).toString("hex"), { mode: 0o400 });
+    writeFileSync(join(dir, "definitions.json"), p.configContent("rabbitmq-definitions"));
+    writeFileSync(join(dir, "enabled_plugins"), "[rabbitmq_management].\n");
+    writeFileSync(join(dir, "node.sh"), p.configContent("rabbitmq-node-sh"));
+    const home = join(dir, "home");
+    const node = "rabbit-backup@localhost";
+    const BIN = "/usr/lib/rabbitmq/bin";
+    const erl = { PATH: `${BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`, HOME: home, ERL_EPMD_PORT: String(PORTS.rabbitmq + 5) };
+    const admin = p.service("rabbitmq-1").env.RABBITMQ_ADMIN_USER;
+    const startRabbit = async (): Promise<void> => {
+      rmSync(home, { recursive: true, force: true });
+      mkdirSync(join(home, "log"), { recursive: true });
+      writeFileSync(join(home, "rabbitmq.conf"), [
+        `listeners.tcp.default = ${LOOPBACK}:${PORTS.rabbitmq + 1}`,
+        `management.tcp.ip = ${LOOPBACK}`,
+        `management.tcp.port = ${mgmt}`,
+        `load_definitions = ${join(home, "run", "definitions")}`,
+        "",
+      ].join("\n"));
+      procs.start("rabbitmq", "sh", [join(dir, "node.sh")], {
+        ...erl,
+        RABBITMQ_NODENAME: node,
+        RABBITMQ_ERLANG_COOKIE_SECRET: join(dir, "cookie"),
+        RABBITMQ_ADMIN_USER: admin,
+        RABBITMQ_ADMIN_PASSWORD_FILE: join(secretsDir, "rabbitmq-admin-password"),
+        RABBITMQ_DEFINITIONS_TEMPLATE: join(dir, "definitions.json"),
+        RABBITMQ_RUNTIME_DIR: join(home, "run"),
+        RABBITMQ_CONFIG_FILE: join(home, "rabbitmq.conf"),
+        RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, "enabled_plugins"),
+        RABBITMQ_MNESIA_BASE: join(home, "mnesia"),
+        RABBITMQ_LOG_BASE: join(home, "log"),
+        RABBITMQ_PID_FILE: join(home, "rabbitmq.pid"),
+        RABBITMQ_DIST_PORT: String(PORTS.rabbitmq + 2),
+      });
+      await waitFor("the management API", async () => {
+        procs.mustRun("rabbitmq");
+        return (await api("GET", "/overview")).status === 200 ? true : undefined;
+      }, 120_000, 1_000, () => procs.logTail("rabbitmq"));
+    };
+    const api = async (method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+      const res = await fetch(`http://${LOOPBACK}:${mgmt}/api${path}`, {
+        method,
+        headers: { authorization: `Basic ${Buffer.from(`${admin}:${adminPassword}`).toString("base64")}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await res.text();
+      return { status: res.status, json: text ? JSON.parse(text) as unknown : undefined };
+    };
+    procs.start("epmd", "epmd", ["-port", erl.ERL_EPMD_PORT, "-address", LOOPBACK], {});
+    await startRabbit();
+
+    // Definitions an application relies on, each acknowledged by the API.
+    const ok = (r: { status: number }) => assert.ok(r.status === 201 || r.status === 204, `status ${r.status}`);
+    ok(await api("PUT", "/vhosts/orders", { default_queue_type: "quorum" }));
+    ok(await api("PUT", `/permissions/orders/${admin}`, { configure: ".*", write: ".*", read: ".*" }));
+    ok(await api("PUT", "/users/app", { password: MARKER, tags: "" }));
+    ok(await api("PUT", "/permissions/orders/app", { configure: "", write: "^orders\\.", read: "^orders\\." }));
+    ok(await api("PUT", "/exchanges/orders/orders.events", { type: "topic", durable: true }));
+    ok(await api("PUT", "/queues/orders/orders.created", { durable: true, arguments: { "x-queue-type": "quorum" } }));
+    ok(await api("POST", "/bindings/orders/e/orders.events/q/orders.created", { routing_key: "order.created" }));
+    ok(await api("PUT", "/policies/orders/orders-limit", { pattern: "^orders\\.", definition: { "max-length": 100000 }, "apply-to": "queues" }));
+
+    const runner = (...args: string[]) => run("sh", [SCRIPT, ...args], {
+      BACKUP_CONF: join(dir, "backup.json"), BACKUP_SECRETS: secretsDir, BACKUP_RUN: join(dir, "run"), BACKUP_WORK: join(dir, "work"),
+    }, 120_000);
+    const backup = await runner("run");
+    assert.equal(backup.code, 0, backup.stderr);
+    const repo = filesUnder(join(sftpRoot, "chroot", "repo-rabbitmq"));
+    assert.deepEqual(repo.filter((f) => readFileSync(f).includes("orders.created")), [], "the definitions are encrypted in the repository");
+
+    // The node's data is gone: it boots blank, with only the platform's own definitions.
+    await procs.kill("rabbitmq");
+    await startRabbit();
+    assert.equal((await api("GET", "/vhosts/orders")).status, 404);
+
+    const restore = await runner("restore", "rabbitmq", "latest");
+    assert.equal(restore.code, 0, restore.stderr);
+    const checks: [string, (j: Record<string, unknown>) => boolean][] = [
+      ["/vhosts/orders", () => true],
+      ["/users/app", (j) => typeof j.password_hash === "string"],
+      ["/permissions/orders/app", (j) => j.write === "^orders\\."],
+      ["/exchanges/orders/orders.events", (j) => j.type === "topic"],
+      ["/queues/orders/orders.created", (j) => j.type === "quorum"],
+      ["/bindings/orders/e/orders.events/q/orders.created", (j) => Array.isArray(j) && j.length === 1],
+      ["/policies/orders/orders-limit", (j) => (j.definition as Record<string, unknown>)["max-length"] === 100000],
+    ];
+    let lost = 0;
+    for (const [path, check] of checks) {
+      const r = await api("GET", path);
+      if (r.status !== 200 || !check(r.json as Record<string, unknown>)) lost++;
+    }
+    figure("rabbitmq_restore_lost_items", lost, "count");
+    assert.equal(lost, 0, restore.stderr);
   });
 });
