@@ -84,7 +84,8 @@ publish() {
     printf '# HELP backup_last_run_success 1 when the last backup of a source succeeded.\n'
     printf '# TYPE backup_last_run_success gauge\n'
     printf 'backup_interval_seconds %s\n' "$(conf .intervalSeconds)"
-    printf 'backup_runner_start_timestamp_seconds %s\n' "${STARTED:-0}"
+    # Written by `serve` only: a manual `run` in the same container keeps the runner's start.
+    printf 'backup_runner_start_timestamp_seconds %s\n' "$(cat "$METRICS/started" 2>/dev/null || echo 0)"
     sort "$METRICS/state" 2>/dev/null || true
   } > "$METRICS/metrics.new"
   mv "$METRICS/metrics.new" "$METRICS/metrics"
@@ -195,7 +196,7 @@ seed_metrics() {
 }
 
 serve() {
-  STARTED=$(date +%s)
+  date +%s > "$METRICS/started"
   publish
   port=$(conf .metricsPort)
   if [ "$port" != "0" ]; then busybox httpd -p "$port" -h "$METRICS"; fi
