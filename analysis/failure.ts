@@ -38,7 +38,12 @@ export const SWARM_MANAGERS = "swarm-managers";
 /** What the analysis reads of a platform: its Swarm objects, and the failure semantics its parts declare. */
 export interface AnalysedPlatform {
   readonly spec: PlatformSpec;
-  readonly parts: readonly Pick<FamilyPart, "quorum">[];
+  readonly parts: readonly (Pick<FamilyPart, "quorum"> & Partial<Pick<FamilyPart, "backup">>)[];
+}
+
+/** Components a backup source holds the data of, with the setting that turns an opt-in source on. */
+function backedUpComponents(parts: AnalysedPlatform["parts"]): ReadonlyMap<string, string | undefined> {
+  return new Map(parts.flatMap((p) => p.backup ?? []).map((c) => [c.component, c.optIn]));
 }
 
 /** Stateful components whose members hold data but do not vote (as the parts declare): one survivor keeps them serving. */
@@ -92,6 +97,8 @@ export interface DomainImpact {
   readonly floatingIp: "kept" | "lost" | "none";
   /** The candidates the floating IP moves to when the domain takes its holder and leaves another (first one listed gets it). */
   readonly floatingIpMovesTo?: readonly string[];
+  /** Stateful families that lose every member: what is lost if those nodes never return. */
+  readonly dataAtRisk: readonly string[];
 }
 
 const CONSTRAINT = /^\s*([A-Za-z][\w.-]*)\s*(==|!=)\s*(\S(?:.*\S)?)\s*$/;
@@ -204,6 +211,7 @@ function analyseDomain(
   topology: Topology,
   platform: PlatformSpec,
   nonVoting: ReadonlySet<string>,
+  backedUp: ReadonlyMap<string, string | undefined>,
   kind: DomainKind,
   name: string,
   nodes: readonly NodeSpec[],
@@ -213,6 +221,7 @@ function analyseDomain(
   const quorumLost: string[] = [];
   const unavailable: string[] = [];
   const stateful: FamilyImpact[] = [];
+  const dataAtRisk: string[] = [];
 
   const managers = familyImpact(
     SWARM_MANAGERS,
@@ -241,6 +250,12 @@ function analyseDomain(
     const needed = nonVoting.has(family) ? 1 : majority(members.length);
     const impact = familyImpact(family, members, down, needed);
     stateful.push(impact);
+    if (impact.remaining === 0 && impact.members > 0) {
+      const optIn = backedUp.get(family);
+      dataAtRisk.push(!backedUp.has(family)
+        ? `${family}: every member is down; if the nodes do not return, its data is lost (no backup source)`
+        : `${family}: every member is down; if the nodes do not return, what was written since its last backup${optIn ? ` (backed up only with ${optIn})` : ""} is lost (stack output backup, backupRestoreCommands)`);
+    }
     if (impact.lost === 0) continue;
     const gone = members.filter((m) => m.nodes.length === 0 || m.nodes.some((n) => down.has(n)));
     const where = (m: Member): string => (m.nodes.length === 1 ? `on ${m.nodes[0]}` : m.nodes.length === 0 ? "placeable nowhere" : "not pinned, may be here");
@@ -294,16 +309,18 @@ function analyseDomain(
     stateless,
     floatingIp,
     ...(floatingIpMovesTo ? { floatingIpMovesTo } : {}),
+    dataAtRisk,
   };
 }
 
 /** Every node, then every location (in first-seen order), and what its failure takes down. */
 export function analyseFailures(config: Pick<CoreConfig, "floatingIp">, topology: Topology, platform: AnalysedPlatform): DomainImpact[] {
   const nonVoting = nonVotingComponents(platform.parts);
-  const out = topology.nodes.map((n) => analyseDomain(config, topology, platform.spec, nonVoting, "node", n.name, [n]));
+  const backedUp = backedUpComponents(platform.parts);
+  const out = topology.nodes.map((n) => analyseDomain(config, topology, platform.spec, nonVoting, backedUp, "node", n.name, [n]));
   const locations = [...new Set(topology.nodes.map((n) => n.location))];
   for (const loc of locations) {
-    out.push(analyseDomain(config, topology, platform.spec, nonVoting, "location", loc, topology.nodes.filter((n) => n.location === loc)));
+    out.push(analyseDomain(config, topology, platform.spec, nonVoting, backedUp, "location", loc, topology.nodes.filter((n) => n.location === loc)));
   }
   return out;
 }

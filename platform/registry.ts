@@ -12,6 +12,7 @@ import { apisixFamily } from "../families/apisix";
 import { edgeFamily } from "../families/edge";
 import { monitoringFamily } from "../families/monitoring";
 import { externalDatabasesFamily } from "../families/external-databases";
+import { backupFamily } from "../families/backup";
 
 export const FAMILIES: readonly Family[] = [
   redisFamily,
@@ -22,4 +23,5 @@ export const FAMILIES: readonly Family[] = [
   edgeFamily,
   monitoringFamily,
   externalDatabasesFamily,
+  backupFamily,
 ];

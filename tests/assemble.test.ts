@@ -1,6 +1,6 @@
 /**
- * The assembler: every family's builder runs exactly once per platform, monitoring
- * (the aggregator) receives the parts of all the others, and the platform is the
+ * The assembler: every non-aggregating family's builder runs exactly once per platform,
+ * the aggregators (monitoring, backup) receive the parts of all the others, and the platform is the
  * shared networks followed by the parts in registry order.
  */
 import { test, describe } from "node:test";
@@ -27,11 +27,13 @@ void describe("buildPlatform", () => {
         },
       }));
       const platform = buildPlatform(config, buildTopology(config), counted);
-      assert.deepEqual([...calls].sort(), ["apisix", "edge", "etcd", "external-databases", "monitoring", "rabbitmq", "redis", "vault"]);
-      assert.equal(calls.at(-1), "monitoring", "the aggregator builds last");
-      assert.deepEqual(received.get("monitoring"), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "external-databases"]);
+      // Non-aggregating builders run once; each aggregator runs once on them alone, then once with every other part.
+      assert.deepEqual([...calls].sort(), ["apisix", "backup", "backup", "edge", "etcd", "external-databases", "monitoring", "monitoring", "rabbitmq", "redis", "vault"]);
+      assert.deepEqual(calls.slice(-2), ["monitoring", "backup"], "the aggregators build last");
+      assert.deepEqual(received.get("monitoring"), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "external-databases", "backup"]);
+      assert.deepEqual(received.get("backup"), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "external-databases", "monitoring"]);
       assert.deepEqual(received.get("redis"), []);
-      assert.deepEqual(platform.parts.map((p) => p.family), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "monitoring", "external-databases"]);
+      assert.deepEqual(platform.parts.map((p) => p.family), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "monitoring", "external-databases", "backup"]);
       assert.deepEqual(platform.spec.networks.map((n) => n.key), ["edge", "platform", "backend"]);
     });
   }
@@ -53,7 +55,7 @@ void describe("buildPlatform", () => {
   void test("prod: stack outputs the parts contribute, plain and secret, in registry order", () => {
     const config = loadStack("prod");
     const outputs = partOutputs(buildPlatform(config, buildTopology(config)));
-    assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases"]);
+    assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases", "backup"]);
     assert.deepEqual(Object.keys(outputs.secret), [
       "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
     ]);

@@ -23,6 +23,9 @@ function frontOf(config: StackConfig) {
   };
 }
 
+/** A prod stack without a backup repository warns (families/backup); these tests are about the front's own warnings. */
+const WITH_BACKUPS = { backupRepository: "s3:https://fsn1.your-objectstorage.com/acme-backups/prod" };
+
 /** The plan warnings of the front families, in registry order. */
 function frontWarnings(stack: "test" | "prod", overrides: Record<string, unknown> = {}): string[] {
   // Image pin warnings are the image settings' own (tests/provider-readback.test.ts).
@@ -128,12 +131,12 @@ void describe("front warnings for the plan", () => {
     assert.match(w[2], /Alertmanager has no receiver/);
   });
 
-  void test("prod stack with domains and a webhook has none", () => {
-    assert.deepEqual(frontWarnings("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...STORAGE_BOX }), []);
+  void test("prod stack with domains, a webhook and backups has none", () => {
+    assert.deepEqual(frontWarnings("prod", { edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...WITH_BACKUPS, ...STORAGE_BOX }), []);
   });
 
   void test("local counters with several replicas multiply the limits", () => {
-    const w = frontWarnings("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...STORAGE_BOX });
+    const w = frontWarnings("prod", { apisixRateLimitPolicy: "local", edgeDomains: ["api.example.com"], edgeAcmeEmail: "ops@example.com", alertWebhookUrl: "https://hooks.example.com/t/abc", ...WITH_BACKUPS, ...STORAGE_BOX });
     assert.deepEqual(w, ["apisixRateLimitPolicy=local with 3 APISIX replicas: every instance counts on its own, so the effective limits are 3 times the declared ones. Use redis."]);
   });
 });

@@ -303,7 +303,7 @@ export function renderTable(report: PlanReport | PlanWithImpact, opts: RenderOpt
       d.domain,
       d.quorumLost.length > 0 ? d.quorumLost.join(", ") : "none",
       d.floatingIp,
-      d.lost.length === 0 ? "nothing" : opts.verbose ? d.lost.join("\n") : lostSummary(d),
+      [d.lost.length === 0 ? "nothing" : opts.verbose ? d.lost.join("\n") : lostSummary(d), ...d.dataAtRisk].join("\n"),
     ]),
   ));
   out.push("\nServices (Swarm)\n");

@@ -6,6 +6,7 @@ import { quorumRules } from "../kit/rules";
 import { etcdArea, type EtcdSection } from "./settings";
 import { etcdEndpoints, etcdMembers, etcdPrefix, etcdSpecs, ETCD_CLIENT_PORT } from "./specs";
 import { ETCD_RECIPES } from "./e2e";
+import { etcdBackup } from "./backup";
 
 export { etcdArea, type EtcdSection } from "./settings";
 export { etcdEndpoints, etcdMembers, etcdPrefix, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./specs";
@@ -33,6 +34,7 @@ function build(ctx: FamilyContext<EtcdSection>) {
       : [],
     outputs: { plain: { etcd: { endpoints: etcdEndpoints(ctx), prefix: etcdPrefix(ctx) } }, secret: {} },
     warnings: watched ? unpinnedImageWarnings(ctx.section.images) : [],
+    backup: etcdBackup(ctx),
   });
 }
 

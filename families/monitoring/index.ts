@@ -8,6 +8,7 @@ import { unpinnedImageWarnings } from "../kit/images";
 import { monitoringArea, type MonitoringSection } from "./settings";
 import { monitoringSpecs, GRAFANA_PASSWORD_SECRET, PORTS } from "./specs";
 import { MONITORING_RECIPES } from "./e2e";
+import { monitoringBackup } from "./backup";
 
 export { monitoringArea, type MonitoringSection } from "./settings";
 
@@ -29,6 +30,7 @@ function build(ctx: FamilyContext<MonitoringSection>, others: readonly FamilyPar
         : []),
       ...unpinnedImageWarnings(ctx.section.images),
     ],
+    backup: monitoringBackup(ctx),
   });
 }
 

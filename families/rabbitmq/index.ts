@@ -6,6 +6,7 @@ import { quorumRules } from "../kit/rules";
 import { rabbitmqArea, type RabbitmqSection } from "./settings";
 import { rabbitmqMembers, rabbitmqNodeName, rabbitmqSpecs, RABBITMQ_ADMIN_SECRET, RABBITMQ_PORTS } from "./specs";
 import { RABBITMQ_RECIPES } from "./e2e";
+import { rabbitmqBackup } from "./backup";
 
 export { rabbitmqArea, type RabbitmqSection } from "./settings";
 export { rabbitmqMembers, rabbitmqNodeName, RABBITMQ_ADMIN_SECRET, RABBITMQ_PORTS } from "./specs";
@@ -37,6 +38,7 @@ function build(ctx: FamilyContext<RabbitmqSection>) {
       },
     },
     warnings: unpinnedImageWarnings(ctx.section.images),
+    backup: rabbitmqBackup(ctx),
   });
 }
 

@@ -20,6 +20,7 @@ import {
   SENTINEL_PORT,
 } from "./specs";
 import { REDIS_RECIPES } from "./e2e";
+import { redisBackup } from "./backup";
 
 export { redisArea, type RedisSection } from "./settings";
 export { redisEndpoint, redisMembers, sentinelAddresses, sentinelMembers, REDIS_ENDPOINT_SERVICE, REDIS_PASSWORD_SECRET, REDIS_PORT, SENTINEL_PORT } from "./specs";
@@ -109,6 +110,7 @@ function build(ctx: FamilyContext<RedisSection>) {
       },
     },
     warnings: unpinnedImageWarnings(ctx.section.images),
+    backup: redisBackup(ctx),
   });
 }
 

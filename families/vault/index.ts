@@ -5,6 +5,7 @@ import { memberTargets } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import { vaultArea, type VaultSection } from "./settings";
 import { vaultAddress, vaultMembers, vaultRunbook, vaultSpecs, VAULT_API_PORT, VAULT_TLS_CERT_PATH, VAULT_TLS_CERT_SECRET } from "./specs";
+import { vaultBackup } from "./backup";
 
 export { vaultArea, type VaultSection } from "./settings";
 
@@ -51,6 +52,7 @@ function build(ctx: FamilyContext<VaultSection>) {
         : [`Vault runs WITHOUT TLS (vaultTls=false): tokens and secrets cross the overlay network in plain HTTP. Acceptable for a throwaway ${config.profile} stack only; set vaultTls with vaultTlsCertificate/vaultTlsKey.`]),
       ...unpinnedImageWarnings(ctx.section.images),
     ],
+    backup: vaultBackup(ctx),
   });
 }
 
