@@ -179,6 +179,12 @@ export interface PortSpec {
   readonly mode: "host" | "ingress";
 }
 
+export interface ListenSpec {
+  readonly port: number;
+  /** What the port serves, e.g. "client", "peer", "admin API", "metrics". */
+  readonly what: string;
+}
+
 export interface FileRef {
   /** Key of a SecretSpec or ConfigSpec. */
   readonly key: string;
@@ -243,6 +249,12 @@ export interface ServiceSpec {
   readonly mode: { readonly replicas: number } | { readonly global: true };
   readonly endpointMode: "vip" | "dnsrr";
   readonly ports: readonly PortSpec[];
+  /**
+   * The ports the container listens on and what each serves, for the reachability
+   * matrix (analysis/reachability.ts). Not rendered: Swarm does not filter ports inside
+   * an overlay network, so whoever shares a network with the service reaches all of them.
+   */
+  readonly listens?: readonly ListenSpec[];
   readonly networks: readonly { readonly key: string; readonly aliases: readonly string[] }[];
   readonly secrets: readonly FileRef[];
   readonly configs: readonly FileRef[];

@@ -32,7 +32,7 @@ void describe("buildPlatform", () => {
       assert.deepEqual(received.get("monitoring"), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "external-databases"]);
       assert.deepEqual(received.get("redis"), []);
       assert.deepEqual(platform.parts.map((p) => p.family), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "monitoring", "external-databases"]);
-      assert.deepEqual(platform.spec.networks.map((n) => n.key), ["edge", "platform", "backend"]);
+      assert.deepEqual(platform.spec.networks.map((n) => n.key), ["edge", "platform", "backend", "etcd", "monitoring", "admin"]);
     });
   }
 

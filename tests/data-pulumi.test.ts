@@ -247,7 +247,7 @@ void describe("Services: exact docker inputs", () => {
     assert.deepEqual(inputs.taskSpec.placement, { constraints: ["node.hostname == test-app-01"], prefs: [] });
   });
 
-  void test("prod etcd-2: cluster environment, backend network only, own volume", () => {
+  void test("prod etcd-2: cluster environment, etcd network only, own volume", () => {
     const { run } = get("prod");
     const inputs = run.one(SERVICE, "platform-svc-etcd-2").inputs as { taskSpec: { containerSpec: Record<string, unknown>; networksAdvanceds: unknown } };
     assert.deepEqual(inputs.taskSpec.containerSpec.env, {
@@ -274,7 +274,7 @@ void describe("Services: exact docker inputs", () => {
       readOnly: false,
       volumeOptions: { driverName: "local", labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "etcd" }) },
     }]);
-    assert.deepEqual(inputs.taskSpec.networksAdvanceds, [{ id: "platform-net-backend-id", aliases: ["etcd-2"] }]);
+    assert.deepEqual(inputs.taskSpec.networksAdvanceds, [{ id: "platform-net-etcd-id", aliases: ["etcd-2"] }]);
   });
 
   void test("networks: overlay, attachable only for platform, backend internal, encryption and MTU from config", () => {
@@ -288,7 +288,12 @@ void describe("Services: exact docker inputs", () => {
     assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common, ...options("1001"), ipamConfigs: [{ subnet: "10.128.255.0/24", gateway: "10.128.255.1" }] });
     assert.deepEqual(net("platform"), { name: "prod_platform", attachable: true, internal: false, ...common, ...options("1002") });
     assert.deepEqual(net("backend"), { name: "prod_backend", attachable: false, internal: true, ...common, ...options("1003") });
-    for (const key of ["edge", "platform", "backend"]) assert.equal(run.one(NETWORK, `platform-net-${key}`).options.deleteBeforeReplace, undefined, key);
+    assert.deepEqual(net("etcd"), { name: "prod_etcd", attachable: false, internal: true, ...common, ...options("1004") });
+    // Attachable for an operator's tunnel container; a route out for Alertmanager's webhook.
+    assert.deepEqual(net("monitoring"), { name: "prod_monitoring", attachable: true, internal: false, ...common, ...options("1005") });
+    // A fixed subnet (the /24 before the edge's): APISIX's allow_admin admits it alone.
+    assert.deepEqual(net("admin"), { name: "prod_admin", attachable: false, internal: true, ...common, ...options("1006"), ipamConfigs: [{ subnet: "10.128.254.0/24", gateway: "10.128.254.1" }] });
+    for (const key of ["edge", "platform", "backend", "etcd", "monitoring", "admin"]) assert.equal(run.one(NETWORK, `platform-net-${key}`).options.deleteBeforeReplace, undefined, key);
   });
 
   void test("members roll one at a time: each waits for the previous member to converge; etcd members start together", () => {

@@ -311,6 +311,7 @@ void describe("the plan shows the services", () => {
     for (const s of report.services.filter((x) => x.mode === "global")) assert.equal(s.replicas, undefined, s.name);
     assert.deepEqual(report.networks.map((n) => [n.name, n.attachable, n.internal, n.encrypted, n.mtu]), [
       ["prod_edge", false, false, true, 1350], ["prod_platform", true, false, true, 1350], ["prod_backend", false, true, true, 1350],
+      ["prod_etcd", false, true, true, 1350], ["prod_monitoring", true, false, true, 1350], ["prod_admin", false, true, true, 1350],
     ]);
     assert.deepEqual(report.secrets.find((x) => x.key === "redis-password"), { key: "redis-password", namePrefix: "prod_redis-password", source: "random" });
     const table = renderTable(report);

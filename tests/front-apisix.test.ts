@@ -158,7 +158,7 @@ void describe("APISIX services", () => {
     assert.deepEqual(apisix.ports, []);
     assert.equal(apisix.update.order, "stop-first");
     assert.equal(apisix.update.failureAction, "rollback");
-    assert.deepEqual(apisix.networks.map((n) => n.key), ["edge", "platform", "backend"]);
+    assert.deepEqual(apisix.networks.map((n) => n.key), ["edge", "platform", "etcd", "admin"]);
     assert.deepEqual(apisix.entrypoint, [
       "/bin/sh", "/platform/render-secrets.sh", "/platform/config.yaml.tmpl", "/dev/shm/apisix/config.yaml", "/usr/local/apisix/conf/config.yaml",
       "__APISIX_ADMIN_KEY__=/run/secrets/apisix-admin-key", "__APISIX_DATA_KEY__=/run/secrets/apisix-data-key",

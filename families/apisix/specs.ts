@@ -167,7 +167,9 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       "--", "/docker-entrypoint.sh", "docker-start",
     ],
     mode: { replicas },
-    networks: attach("apisix", NET.edge, NET.platform, NET.backend),
+    listens: [{ port: APISIX_PROXY_PORT, what: "gateway" }, { port: APISIX_ADMIN_PORT, what: "admin API" }, { port: APISIX_METRICS_PORT, what: "metrics" }],
+    // edge: the traffic in; platform: the upstreams and Redis; etcd: its configuration; admin: the routes applier.
+    networks: attach("apisix", NET.edge, NET.platform, NET.etcd, NET.admin),
     secrets: [
       { key: SECRET.adminKey, target: secretPath(SECRET.adminKey), mode: 0o400, uid: APISIX_UID, gid: APISIX_UID },
       { key: SECRET.dataKey, target: secretPath(SECRET.dataKey), mode: 0o400, uid: APISIX_UID, gid: APISIX_UID },
@@ -203,7 +205,8 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       "--", "/usr/local/apisix-dashboard/manager-api",
     ],
     mode: { replicas },
-    networks: attach("apisix-dashboard", NET.platform, NET.backend),
+    listens: [{ port: APISIX_DASHBOARD_PORT, what: "dashboard" }],
+    networks: attach("apisix-dashboard", NET.platform, NET.etcd),
     secrets: [
       { key: SECRET.dashboardPassword, target: secretPath(SECRET.dashboardPassword), mode: 0o400, uid: "0", gid: "0" },
       { key: SECRET.dashboardJwt, target: secretPath(SECRET.dashboardJwt), mode: 0o400, uid: "0", gid: "0" },
@@ -242,7 +245,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       READY_FILE: APPLY_READY,
     },
     mode: { replicas: 1 },
-    networks: attach("apisix-routes", NET.backend),
+    networks: attach("apisix-routes", NET.admin),
     secrets: [
       { key: SECRET.adminKey, target: secretPath(SECRET.adminKey), mode: 0o400, uid: CURL_UID, gid: CURL_UID },
       ...(withRedis ? [{ key: REDIS_PASSWORD_SECRET, target: secretPath(REDIS_PASSWORD_SECRET), mode: 0o400, uid: CURL_UID, gid: CURL_UID }] : []),

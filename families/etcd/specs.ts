@@ -2,7 +2,7 @@
  * etcd, APISIX's configuration store: either external endpoints from config
  * (an existing cluster shared under etcdPrefix) or members etcd-1..n run by the
  * platform, one pinned service each with its own volume, on the internal
- * backend network only.
+ * etcd network only.
  */
 import { EMPTY_PLATFORM, type PlatformSpec, type ServiceSpec } from "../../core/model";
 import { NET } from "../../core/networks";
@@ -85,7 +85,9 @@ export function etcdSpecs(ctx: FamilyContext<EtcdSection>): PlatformSpec {
       dataDir: `${DATA_MOUNT}/data`,
     }),
     ports: [],
-    networks: [{ key: NET.backend, aliases: [m.name] }],
+    listens: [{ port: ETCD_CLIENT_PORT, what: "client (keys, metrics)" }, { port: ETCD_PEER_PORT, what: "peer (Raft)" }],
+    // Its own network: only its clients (APISIX, the dashboard) and Prometheus share it.
+    networks: [{ key: NET.etcd, aliases: [m.name] }],
     secrets: [],
     configs: [],
     mounts: [{ type: "volume", source: `${m.name}-data`, target: DATA_MOUNT, readOnly: false }],

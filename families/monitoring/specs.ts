@@ -246,7 +246,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       "--web.console.templates=/usr/share/prometheus/consoles",
     ],
     mode: { replicas: 1 },
-    networks: attach("prometheus", NET.backend, NET.platform),
+    // Off the platform network: applications never reach its API. Scrapes go over each family's own network.
+    listens: [{ port: PORTS.prometheus, what: "query API, UI" }],
+    networks: attach("prometheus", NET.monitoring, NET.backend, NET.etcd),
     secrets: scrapeSecrets(others),
     configs: [
       { key: prom.key, target: PROMETHEUS_CONFIG, mode: 0o444 },
@@ -275,8 +277,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       "--cluster.listen-address=",
     ],
     mode: { replicas: 1 },
-    // The platform network has a route out, for the webhook.
-    networks: attach("alertmanager", NET.backend, NET.platform),
+    // Only Prometheus, Grafana and the exporters share its network (a route out, for the webhook): applications cannot silence alerts.
+    listens: [{ port: PORTS.alertmanager, what: "API (alerts, silences)" }],
+    networks: attach("alertmanager", NET.monitoring),
     secrets: mon.alertWebhookUrl !== "" ? [{ key: ALERT_WEBHOOK_SECRET, target: `/run/secrets/${ALERT_WEBHOOK_SECRET}`, mode: 0o400, uid: NOBODY, gid: NOBODY }] : [],
     configs: [{ key: am.key, target: ALERTMANAGER_CONFIG, mode: 0o444 }],
     mounts: [{ type: "volume", source: "alertmanager-data", target: "/alertmanager", readOnly: false }],
@@ -306,7 +309,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       GF_PATHS_DATA: "/var/lib/grafana",
     },
     mode: { replicas: 1 },
-    networks: attach("grafana", NET.backend, NET.platform),
+    // platform: the operators' tunnel (Grafana asks for its password); monitoring: its datasources.
+    listens: [{ port: PORTS.grafana, what: "UI (password)" }],
+    networks: attach("grafana", NET.monitoring, NET.platform),
     secrets: [{ key: GRAFANA_PASSWORD_SECRET, target: `/run/secrets/${GRAFANA_PASSWORD_SECRET}`, mode: 0o400, uid: "472", gid: "0" }],
     configs: [
       { key: datasources.key, target: "/etc/grafana/provisioning/datasources/platform.yaml", mode: 0o444 },
@@ -343,7 +348,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     hostname: "{{.Node.Hostname}}",
     mode: { global: true },
     endpointMode: "dnsrr",
-    networks: attach("node-exporter", NET.backend),
+    listens: [{ port: PORTS.nodeExporter, what: "metrics" }],
+    networks: attach("node-exporter", NET.monitoring),
     mounts: [
       { type: "bind", source: "/proc", target: "/host/proc", readOnly: true },
       { type: "bind", source: "/sys", target: "/host/sys", readOnly: true },
@@ -372,7 +378,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ],
     mode: { global: true },
     endpointMode: "dnsrr",
-    networks: attach("cadvisor", NET.backend),
+    listens: [{ port: PORTS.cadvisor, what: "metrics" }],
+    networks: attach("cadvisor", NET.monitoring),
     mounts: [
       { type: "bind", source: "/", target: "/rootfs", readOnly: true },
       { type: "bind", source: "/var/run", target: "/var/run", readOnly: true },

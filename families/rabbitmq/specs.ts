@@ -131,6 +131,14 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
     },
     user: "rabbitmq",
     ports: [],
+    listens: [
+      { port: RABBITMQ_PORTS.amqp, what: "AMQP" },
+      { port: RABBITMQ_PORTS.management, what: "management API" },
+      { port: RABBITMQ_PORTS.prometheus, what: "metrics" },
+      { port: RABBITMQ_PORTS.webStomp, what: "Web STOMP" },
+      { port: 4369, what: "epmd" },
+      { port: 25672, what: "Erlang distribution" },
+    ],
     networks: [NET.platform, NET.backend].map((key) => ({ key, aliases: [m.name] })),
     secrets: secretRefs,
     configs: [

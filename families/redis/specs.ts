@@ -248,6 +248,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     },
     user: "redis",
     ports: [],
+    listens: [{ port: REDIS_PORT, what: "data, replication" }],
     networks: aliased(m.name),
     secrets: [passwordRef],
     configs: [
@@ -285,6 +286,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     },
     user: "redis",
     ports: [],
+    listens: [{ port: SENTINEL_PORT, what: "sentinel" }],
     networks: aliased(s.name),
     secrets: [passwordRef],
     configs: [
@@ -312,6 +314,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     mode: { replicas: r.endpointReplicas },
     endpointMode: ctx.config.docker.endpointMode,
     ports: [],
+    listens: [{ port: REDIS_PORT, what: "master endpoint" }, { port: REDIS_ENDPOINT_MONITOR_PORT, what: "health" }],
     networks: aliased(REDIS_ENDPOINT_SERVICE),
     secrets: [passwordRef],
     configs: [
@@ -357,6 +360,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       "--", "/redis_exporter", `--redis.password-file=${EXPORTER_PASSWORDS}`, "--redis.addr=", `--web.listen-address=:${REDIS_EXPORTER_PORT}`,
     ],
     mode: { replicas: 1 },
+    listens: [{ port: REDIS_EXPORTER_PORT, what: "metrics" }],
     networks: attach("redis-exporter", NET.backend),
     secrets: [{ key: REDIS_PASSWORD_SECRET, target: PASSWORD_PATH, mode: 0o400, uid: "59000", gid: "59000" }],
     configs: [
