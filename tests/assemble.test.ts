@@ -42,7 +42,7 @@ void describe("buildPlatform", () => {
     assert.deepEqual(spec.services.map((s) => s.name), [
       "redis-1", "redis-2", "redis-3", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "redis", "redis-exporter",
       "rabbitmq-1", "rabbitmq-2", "rabbitmq-3",
-      "etcd-1", "etcd-2", "etcd-3",
+      "etcd-1", "etcd-2", "etcd-3", "etcd-auth",
       "vault-1", "vault-2", "vault-3",
       "apisix", "apisix-dashboard", "apisix-routes",
       "edge",
@@ -55,7 +55,7 @@ void describe("buildPlatform", () => {
     const outputs = partOutputs(buildPlatform(config, buildTopology(config)));
     assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases"]);
     assert.deepEqual(Object.keys(outputs.secret), [
-      "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
+      "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
     ]);
     assert.deepEqual(outputs.secret.redisUrl.from, ["redis-password"]);
     assert.equal(outputs.secret.redisUrl.build(["p@ss"]), "redis://:p%40ss@redis:6379/0");

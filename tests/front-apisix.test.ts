@@ -10,7 +10,7 @@ import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../platform/assemble";
 import { familyContext } from "../platform/assemble";
 import { apisixAdminObjects, adminManifest, LIMITS, REDIS_PASSWORD_PLACEHOLDER } from "../families/apisix/routes";
-import { APPLY_IMAGE, PLACEHOLDER } from "../families/apisix/specs";
+import { APISIX_PLUGINS, APPLY_IMAGE, PLACEHOLDER } from "../families/apisix/specs";
 import { apisixFamily } from "../families/apisix";
 import type { PlatformSpec } from "../core/model";
 import { loadStack } from "./support/config";
@@ -52,11 +52,13 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
         admin: {
           admin_key_required: true,
           admin_key: [{ name: "admin", key: PLACEHOLDER.adminKey, role: "admin" }],
-          allow_admin: ["127.0.0.0/24", "10.128.0.0/16"],
+          // The admin network alone (the /24 before the edge's), not the whole address pool.
+          allow_admin: ["127.0.0.0/24", "10.128.254.0/24"],
           admin_listen: { ip: "0.0.0.0", port: 9180 },
         },
-        etcd: { host: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"], prefix: "/apisix", timeout: 30 },
+        etcd: { host: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"], prefix: "/apisix", timeout: 30, user: "apisix", password: PLACEHOLDER.etcdPassword },
       },
+      plugins: [...APISIX_PLUGINS],
       plugin_attr: { prometheus: { export_uri: "/apisix/prometheus/metrics", export_addr: { ip: "0.0.0.0", port: 9091 } } },
     });
   });
@@ -66,7 +68,7 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
     const cfg = parse(content(platform, "apisix-config")) as { deployment: { etcd: unknown; admin: { allow_admin: unknown } }; nginx_config: { http: { real_ip_from: unknown } } };
     assert.deepEqual(cfg.deployment.etcd, { host: ["http://db-01:2379", "http://db-02:2379"], prefix: "/apisix", timeout: 30 });
     assert.deepEqual(cfg.nginx_config.http.real_ip_from, ["127.0.0.1", "10.79.255.0/24"]);
-    assert.deepEqual(cfg.deployment.admin.allow_admin, ["127.0.0.0/24", "10.64.0.0/12"]);
+    assert.deepEqual(cfg.deployment.admin.allow_admin, ["127.0.0.0/24", "10.79.254.0/24"]);
   });
 
   void test("dashboard conf.yaml: same etcd, password and JWT secret as placeholders", () => {
@@ -75,7 +77,7 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
       conf: {
         listen: { host: "0.0.0.0", port: 9000 },
         allow_list: ["127.0.0.0/24", "10.128.0.0/16"],
-        etcd: { endpoints: ["http://etcd-1:2379"], prefix: "/apisix" },
+        etcd: { endpoints: ["http://etcd-1:2379"], prefix: "/apisix", username: "apisix-dashboard", password: PLACEHOLDER.etcdPassword },
         log: { error_log: { level: "warn", file_path: "/dev/stderr" }, access_log: { file_path: "/dev/stdout" } },
       },
       authentication: { secret: PLACEHOLDER.dashboardJwt, expire_time: 3600, users: [{ username: "admin", password: PLACEHOLDER.dashboardPassword }] },
@@ -148,6 +150,18 @@ void describe("routes, upstreams and global rule: value by value", () => {
   });
 });
 
+void describe("APISIX plugins", () => {
+  void test("an explicit list: APISIX 3.11's defaults without the serverless functions, every plugin the routes use in it", () => {
+    assert.equal(APISIX_PLUGINS.length, 84);
+    assert.equal(new Set(APISIX_PLUGINS).size, APISIX_PLUGINS.length);
+    assert.ok(!APISIX_PLUGINS.some((p) => p.startsWith("serverless-")));
+    const used = new Set<string>();
+    for (const o of apisixAdminObjects(build("prod").ctx)) for (const name of Object.keys((o.body as { plugins?: object }).plugins ?? {})) used.add(name);
+    assert.deepEqual([...used].filter((p) => !APISIX_PLUGINS.includes(p)), []);
+    assert.ok(used.size >= 3, [...used].join(" "));
+  });
+});
+
 void describe("APISIX services", () => {
   void test("prod: 3 replicas at most one per service node, stop-first, never published; routes service with the Redis password file", () => {
     const { platform } = build("prod");
@@ -162,7 +176,11 @@ void describe("APISIX services", () => {
     assert.deepEqual(apisix.entrypoint, [
       "/bin/sh", "/platform/render-secrets.sh", "/platform/config.yaml.tmpl", "/dev/shm/apisix/config.yaml", "/usr/local/apisix/conf/config.yaml",
       "__APISIX_ADMIN_KEY__=/run/secrets/apisix-admin-key", "__APISIX_DATA_KEY__=/run/secrets/apisix-data-key",
+      "__ETCD_PASSWORD__=/run/secrets/etcd-apisix-password",
       "--", "/docker-entrypoint.sh", "docker-start",
+    ]);
+    assert.deepEqual(apisix.secrets.map((s) => [s.key, s.mode, s.uid]), [
+      ["apisix-admin-key", 0o400, "636"], ["apisix-data-key", 0o400, "636"], ["etcd-apisix-password", 0o400, "636"],
     ]);
     assert.deepEqual(apisix.env, {});
     const dashboard = platform.services.find((s) => s.name === "apisix-dashboard");

@@ -21,7 +21,7 @@ const pw = (key: string): string => `mock-password-platform-${key}`;
 /** Outputs that carry a password and must be secret; every other output must not be. */
 const SECRET_OUTPUTS = [
   "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses",
-  "grafanaAdminPassword", "apisixAdminKey", "apisixDashboardPassword",
+  "grafanaAdminPassword", "apisixAdminKey", "apisixDashboardPassword", "etcdRootPassword",
 ].sort();
 
 describe("stack outputs (prod, after deploy)", () => {
