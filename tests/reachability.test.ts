@@ -20,10 +20,10 @@ for (const stack of ["test", "prod"] as const) {
   const etcdMembers = spec.services.filter((s) => s.component === "etcd").map((s) => s.name);
 
   void describe(`reachability (${stack})`, () => {
-    void test("etcd is reached by APISIX, its dashboard, Prometheus and its own members only", () => {
+    void test("etcd is reached by APISIX, its dashboard, Prometheus, the etcd-auth job and its own members only", () => {
       assert.ok(etcdMembers.length > 0);
       for (const m of etcdMembers) {
-        assert.deepEqual(reachersOf(rows, m), ["apisix", "apisix-dashboard", ...etcdMembers.filter((x) => x !== m), "prometheus"].sort(), m);
+        assert.deepEqual(reachersOf(rows, m), ["apisix", "apisix-dashboard", "etcd-auth", ...etcdMembers.filter((x) => x !== m), "prometheus"].sort(), m);
       }
     });
 
