@@ -55,10 +55,12 @@ void describe("buildPlatform", () => {
     const outputs = partOutputs(buildPlatform(config, buildTopology(config)));
     assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases"]);
     assert.deepEqual(Object.keys(outputs.secret), [
-      "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
+      "redisAdminPassword", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
     ]);
-    assert.deepEqual(outputs.secret.redisUrl.from, ["redis-password"]);
-    assert.equal(outputs.secret.redisUrl.build(["p@ss"]), "redis://:p%40ss@redis:6379/0");
+    assert.deepEqual(outputs.secret.redisAdminPassword.from, ["redis-password"]);
+    const withApps = partOutputs(buildPlatform(loadStack("prod", { redisAppUsers: ["orders ~orders:*"] }), buildTopology(config)));
+    assert.deepEqual(withApps.secret.redisApps.from, ["redis-app-orders-password"]);
+    assert.equal((withApps.secret.redisApps.build(["p@ss"]) as Record<string, { url: string }>).orders.url, "redis://orders:p%40ss@redis:6379/0");
     assert.equal(outputs.secret.amqpAddresses.build(["pw"]), "amqp://admin:pw@rabbitmq-1:5672/,amqp://admin:pw@rabbitmq-2:5672/,amqp://admin:pw@rabbitmq-3:5672/");
   });
 

@@ -97,7 +97,8 @@ void describe("routes, upstreams and global rule: value by value", () => {
 
   void test("prod: limit-count in Redis through the stable endpoint, with allow_degradation", () => {
     const o = byId("prod");
-    const redis = { policy: "redis", redis_host: "redis", redis_port: 6379, redis_password: REDIS_PASSWORD_PLACEHOLDER, redis_database: 0, redis_timeout: 1000, allow_degradation: true };
+    // Its own ACL user (limit-count's keys and script commands only), not the admin.
+    const redis = { policy: "redis", redis_host: "redis", redis_port: 6379, redis_username: "apisix-ratelimit", redis_password: REDIS_PASSWORD_PLACEHOLDER, redis_database: 0, redis_timeout: 1000, allow_degradation: true };
     assert.deepEqual((o["global_rules/1"].plugins as Record<string, unknown>)["limit-count"], { count: 60, time_window: 60, key_type: "var", key: "remote_addr", rejected_code: 429, ...redis });
     assert.deepEqual((o["global_rules/1"].plugins as Record<string, unknown>).prometheus, { prefer_name: true });
     assert.deepEqual(o["routes/auth"].uris, ["/v1/auth/*", "/v1/users/*"]);
@@ -195,12 +196,12 @@ void describe("APISIX services", () => {
       ADMIN_URL: "http://apisix:9180",
       ADMIN_KEY_FILE: "/run/secrets/apisix-admin-key",
       MANIFEST: "/platform/manifest",
-      REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
+      REDIS_PASSWORD_FILE: "/run/secrets/redis-ratelimit-password",
       APPLY_INTERVAL: "600",
       RETRY_DELAY: "5",
       READY_FILE: "/tmp/apisix-routes.applied",
     });
-    assert.deepEqual(routes.secrets.map((s) => s.key), ["apisix-admin-key", "redis-password"]);
+    assert.deepEqual(routes.secrets.map((s) => s.key), ["apisix-admin-key", "redis-ratelimit-password"]);
     assert.deepEqual(platform.secrets.filter((s) => s.key.startsWith("apisix-")).map((s) => [s.key, s.source]), [
       ["apisix-admin-key", { kind: "random", length: 32, special: false }],
       ["apisix-data-key", { kind: "random", length: 16, special: false }],

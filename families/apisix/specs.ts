@@ -18,7 +18,7 @@ import { familyFile } from "../kit/files";
 import { RENDER_SCRIPT, renderSecretsConfig } from "../kit/render-secrets";
 import { randomSecret } from "../kit/secrets";
 import { etcdArea, etcdClientAuth, etcdEndpoints, etcdPrefix, type EtcdClient } from "../etcd";
-import { REDIS_PASSWORD_SECRET } from "../redis";
+import { REDIS_RATELIMIT_SECRET } from "../redis";
 import { adminManifest, apisixAdminObjects, needsRedisPassword } from "./routes";
 import type { ApisixSection } from "./settings";
 import { httpGetTest } from "../kit/health";
@@ -284,7 +284,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       ADMIN_URL: `http://apisix:${APISIX_ADMIN_PORT}`,
       ADMIN_KEY_FILE: secretPath(SECRET.adminKey),
       MANIFEST: APPLY_MANIFEST,
-      ...(withRedis ? { REDIS_PASSWORD_FILE: secretPath(REDIS_PASSWORD_SECRET) } : {}),
+      ...(withRedis ? { REDIS_PASSWORD_FILE: secretPath(REDIS_RATELIMIT_SECRET) } : {}),
       APPLY_INTERVAL: "600",
       RETRY_DELAY: "5",
       READY_FILE: APPLY_READY,
@@ -293,7 +293,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
     networks: attach("apisix-routes", NET.admin),
     secrets: [
       { key: SECRET.adminKey, target: secretPath(SECRET.adminKey), mode: 0o400, uid: CURL_UID, gid: CURL_UID },
-      ...(withRedis ? [{ key: REDIS_PASSWORD_SECRET, target: secretPath(REDIS_PASSWORD_SECRET), mode: 0o400, uid: CURL_UID, gid: CURL_UID }] : []),
+      ...(withRedis ? [{ key: REDIS_RATELIMIT_SECRET, target: secretPath(REDIS_RATELIMIT_SECRET), mode: 0o400, uid: CURL_UID, gid: CURL_UID }] : []),
     ],
     configs: [
       { key: applyScript.key, target: APPLY_SCRIPT, mode: 0o555 },
