@@ -55,13 +55,15 @@ void describe("buildPlatform", () => {
     const outputs = partOutputs(buildPlatform(config, buildTopology(config)));
     assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases"]);
     assert.deepEqual(Object.keys(outputs.secret), [
-      "redisAdminPassword", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
+      "redisAdminPassword", "rabbitmqAdminPassword", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
     ]);
     assert.deepEqual(outputs.secret.redisAdminPassword.from, ["redis-password"]);
     const withApps = partOutputs(buildPlatform(loadStack("prod", { redisAppUsers: ["orders ~orders:*"] }), buildTopology(config)));
     assert.deepEqual(withApps.secret.redisApps.from, ["redis-app-orders-password"]);
     assert.equal((withApps.secret.redisApps.build(["p@ss"]) as Record<string, { url: string }>).orders.url, "redis://orders:p%40ss@redis:6379/0");
-    assert.equal(outputs.secret.amqpAddresses.build(["pw"]), "amqp://admin:pw@rabbitmq-1:5672/,amqp://admin:pw@rabbitmq-2:5672/,amqp://admin:pw@rabbitmq-3:5672/");
+    const rabbitApps = partOutputs(buildPlatform(loadStack("prod", { rabbitmqApps: ["orders"] }), buildTopology(config))).secret.rabbitmqApps;
+    assert.deepEqual(rabbitApps.from, ["rabbitmq-app-orders-password"]);
+    assert.equal((rabbitApps.build(["pw"]) as Record<string, { amqpAddresses: string }>).orders.amqpAddresses, "amqp://orders:pw@rabbitmq-1:5672/orders,amqp://orders:pw@rabbitmq-2:5672/orders,amqp://orders:pw@rabbitmq-3:5672/orders");
   });
 
   void test("an output declared by two parts is an error", () => {

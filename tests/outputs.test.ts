@@ -20,7 +20,7 @@ const pw = (key: string): string => `mock-password-platform-${key}`;
 
 /** Outputs that carry a password and must be secret; every other output must not be. */
 const SECRET_OUTPUTS = [
-  "redisAdminPassword", "redisApps", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses",
+  "redisAdminPassword", "redisApps", "rabbitmqAdminPassword", "rabbitmqApps",
   "grafanaAdminPassword", "apisixAdminKey", "apisixDashboardPassword", "etcdRootPassword",
 ].sort();
 
@@ -33,6 +33,7 @@ describe("stack outputs (prod, after deploy)", () => {
       externalMongoHosts: ["mongo-1.internal:27017", "mongo-2.internal:27017"],
       externalMongoReplicaSet: "rs-main",
       redisAppUsers: ["orders ~orders:*", "billing ~billing:* ~invoices:*"],
+      rabbitmqApps: ["orders"],
     }), { state });
   });
 
@@ -74,10 +75,12 @@ describe("stack outputs (prod, after deploy)", () => {
     assert.ok(!JSON.stringify((run.outputs.redisApps as SecretValue).value).includes(pw("redis-password")), "no application gets the admin's password");
   });
 
-  test("RabbitMQ: an AMQP URI per node and the multi-host form", () => {
-    const p = pw("rabbitmq-admin-password");
-    assert.deepEqual((run.outputs.amqpUris as SecretValue).value, [1, 2, 3].map((i) => `amqp://admin:${p}@rabbitmq-${i}:5672/`));
-    assert.equal((run.outputs.amqpAddresses as SecretValue).value, [1, 2, 3].map((i) => `amqp://admin:${p}@rabbitmq-${i}:5672/`).join(","));
+  test("RabbitMQ: each application its own user and virtual host, an AMQP URI per node and the multi-host form; the admin's password for operators only", () => {
+    const p = pw("rabbitmq-app-orders-password");
+    const uris = [1, 2, 3].map((i) => `amqp://orders:${p}@rabbitmq-${i}:5672/orders`);
+    assert.deepEqual((run.outputs.rabbitmqApps as SecretValue).value, { orders: { user: "orders", password: p, vhost: "orders", amqpUris: uris, amqpAddresses: uris.join(",") } });
+    assert.ok(!JSON.stringify((run.outputs.rabbitmqApps as SecretValue).value).includes(pw("rabbitmq-admin-password")));
+    assert.equal((run.outputs.rabbitmqAdminPassword as SecretValue).value, pw("rabbitmq-admin-password"));
     assert.deepEqual((run.outputs.rabbitmq as { nodes: string[] }).nodes, ["rabbit@rabbitmq-1", "rabbit@rabbitmq-2", "rabbit@rabbitmq-3"]);
   });
 
