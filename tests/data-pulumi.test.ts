@@ -90,6 +90,9 @@ void describe("Services: exact docker inputs", () => {
           },
           hostname: "redis-1",
           user: "redis",
+          // Writes go to its volume and tmpfs only; no capability.
+          readOnly: true,
+          capDrops: ["ALL"],
           secrets: ["redis-password", "redis-replication-password", "redis-sentinel-password", "redis-ratelimit-password"].map((key) =>
             ({ secretId: `platform-secret-${key}-id`, secretName: passwordName("prod", key), fileName: `/run/secrets/${key}`, fileMode: 0o444 })),
           configs: [
@@ -155,6 +158,8 @@ void describe("Services: exact docker inputs", () => {
         },
         hostname: "redis-sentinel-2",
         user: "redis",
+        readOnly: true,
+        capDrops: ["ALL"],
         secrets: ["redis-sentinel-password", "redis-password"].map((key) =>
           ({ secretId: `platform-secret-${key}-id`, secretName: passwordName("prod", key), fileName: `/run/secrets/${key}`, fileMode: 0o444 })),
         configs: [
@@ -188,6 +193,8 @@ void describe("Services: exact docker inputs", () => {
           commands: ["/usr/local/etc/haproxy/redis-endpoint.sh"],
           env: { HAPROXY_CONFIG: "/usr/local/etc/haproxy/haproxy.cfg" },
           user: "haproxy",
+          readOnly: true,
+          capDrops: ["ALL"],
           secrets: [],
           configs: [
             { configId: "platform-config-redis-endpoint-cfg-id", configName: configName(spec, "redis-endpoint-cfg"), fileName: "/usr/local/etc/haproxy/haproxy.cfg", fileMode: 0o444 },

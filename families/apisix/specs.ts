@@ -9,7 +9,7 @@
  */
 import { yamlDocument } from "../../lib/yaml";
 import { GiB, MiB } from "../../lib/size";
-import { configSpec, EMPTY_PLATFORM, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type UpdatePolicy } from "../../core/model";
+import { configSpec, EMPTY_PLATFORM, LOCKED_DOWN, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type UpdatePolicy } from "../../core/model";
 import { adminNetworkSubnet, edgeNetworkSubnet, NET } from "../../core/networks";
 import { SERVICE_NODE_CONSTRAINT } from "../../core/placement";
 import type { FamilyContext } from "../kit/family";
@@ -280,6 +280,8 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
     component: "apisix-routes",
     image: APPLY_IMAGE,
     entrypoint: ["/bin/sh", APPLY_SCRIPT],
+    // curl_user needs no capability; scratch files and the ready file go to a memory-only /tmp.
+    hardening: LOCKED_DOWN,
     env: {
       ADMIN_URL: `http://apisix:${APISIX_ADMIN_PORT}`,
       ADMIN_KEY_FILE: secretPath(SECRET.adminKey),
@@ -299,6 +301,7 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       { key: applyScript.key, target: APPLY_SCRIPT, mode: 0o555 },
       { key: manifest.key, target: APPLY_MANIFEST, mode: 0o444 },
     ],
+    mounts: [{ type: "tmpfs", source: "", target: "/tmp", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 }],
     placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] },
     resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
     healthcheck: {

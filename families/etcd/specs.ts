@@ -4,7 +4,7 @@
  * platform, one pinned service each with its own volume, on the internal
  * etcd network only.
  */
-import { configSpec, EMPTY_PLATFORM, rollbackOf, STATELESS_UPDATE, type FileRef, type PlatformSpec, type ServiceSpec } from "../../core/model";
+import { configSpec, EMPTY_PLATFORM, LOCKED_DOWN, rollbackOf, STATELESS_UPDATE, type FileRef, type PlatformSpec, type ServiceSpec } from "../../core/model";
 import { NET } from "../../core/networks";
 import { SERVICE_NODE_CONSTRAINT } from "../../core/placement";
 import { GiB, MiB } from "../../lib/size";
@@ -113,6 +113,8 @@ export function etcdSpecs(ctx: FamilyContext<EtcdSection>): PlatformSpec {
     ...pinnedMember(ctx, m, "etcd", { together: true }),
     image: ctx.section.images.etcd,
     entrypoint: ["etcd"],
+    // etcd writes only to its volume and needs no capability.
+    hardening: LOCKED_DOWN,
     env: etcdMemberEnv({
       name: m.name,
       cluster,
@@ -178,6 +180,8 @@ function etcdAuthSpecs(ctx: FamilyContext<EtcdSection>, list: readonly Member[])
     component: "etcd-auth",
     image: CURL_IMAGE,
     entrypoint: ["/bin/sh", AUTH_SCRIPT],
+    // Its scratch files (mktemp) and the ready file live on a memory-only /tmp.
+    hardening: LOCKED_DOWN,
     env: {
       ETCD_URLS: list.map((m) => `http://${m.name}:${ETCD_CLIENT_PORT}`).join(" "),
       ROOT_PASSWORD_FILE: `/run/secrets/${ETCD_ROOT_SECRET}`,
@@ -193,6 +197,7 @@ function etcdAuthSpecs(ctx: FamilyContext<EtcdSection>, list: readonly Member[])
     networks: [{ key: NET.etcd, aliases: ["etcd-auth"] }],
     secrets: [file(ETCD_ROOT_SECRET), ...clients.map((c) => file(c.secret))],
     configs: [{ key: script.key, target: AUTH_SCRIPT, mode: 0o555 }],
+    mounts: [{ type: "tmpfs", source: "", target: "/tmp", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 }],
     placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] },
     resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
     healthcheck: { test: ["CMD", "test", "-f", AUTH_READY], interval: "10s", timeout: "3s", retries: 3, startPeriod: "3m" },

@@ -11,7 +11,7 @@ import { yamlDocument } from "../../lib/yaml";
 import { GiB, MiB } from "../../lib/size";
 import type { NodeSpec } from "../../core/topology";
 import { pinTo, SERVICE_NODE_CONSTRAINT } from "../../core/placement";
-import { configSpec, EMPTY_PLATFORM, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type FileRef, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "../../core/model";
+import { configSpec, EMPTY_PLATFORM, NO_CAPABILITIES, LOCKED_DOWN, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type FileRef, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "../../core/model";
 import { NET } from "../../core/networks";
 import type { AlertRule, FamilyContext, FamilyPart, RuleGroup } from "../kit/family";
 import { attach, frontDefaults } from "../kit/front";
@@ -236,6 +236,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "prometheus"),
     name: "prometheus",
     component: "prometheus",
+    hardening: NO_CAPABILITIES,
     image: mon.images.prometheus,
     command: [
       `--config.file=${PROMETHEUS_CONFIG}`,
@@ -269,6 +270,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "alertmanager"),
     name: "alertmanager",
     component: "alertmanager",
+    hardening: NO_CAPABILITIES,
     image: mon.images.alertmanager,
     command: [
       `--config.file=${ALERTMANAGER_CONFIG}`,
@@ -337,6 +339,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "node-exporter"),
     name: "node-exporter",
     component: "node-exporter",
+    // Reads the host's /proc, /sys and / through read-only binds; writes nothing.
+    hardening: LOCKED_DOWN,
     image: mon.images.nodeExporter,
     command: [
       "--path.procfs=/host/proc",
