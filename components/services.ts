@@ -201,6 +201,10 @@ export class Services extends pulumi.ComponentResource {
             env: { ...s.env },
             hostname: s.hostname,
             user: s.user,
+            // The provider reads these back only when set (read_only true, non-empty lists): omit the defaults.
+            ...(s.hardening?.readOnlyRootFs ? { readOnly: true } : {}),
+            ...(s.hardening && s.hardening.capDrop.length > 0 ? { capDrops: [...s.hardening.capDrop] } : {}),
+            ...(s.hardening && s.hardening.capAdd.length > 0 ? { capAdds: [...s.hardening.capAdd] } : {}),
             secrets: s.secrets.map(secretRef),
             configs: s.configs.map(configRef),
             mounts: s.mounts.map((m) => mountArgs(m, volumeSpecs)),

@@ -179,6 +179,32 @@ export interface PortSpec {
   readonly mode: "host" | "ingress";
 }
 
+/**
+ * What a container may do beyond its own process: a read-only root filesystem (writes go
+ * to volumes and tmpfs mounts only) and Linux capabilities. The Docker provider's service
+ * resource has no no-new-privileges, pids limit or ulimits (docs/provider-facts.md §3
+ * fact 24): those are daemon-wide settings, outside the service model.
+ */
+export interface Hardening {
+  readonly readOnlyRootFs: boolean;
+  /** Dropped capabilities, "ALL" for every one. */
+  readonly capDrop: readonly string[];
+  /** Capabilities given back after the drop (e.g. NET_BIND_SERVICE). */
+  readonly capAdd: readonly string[];
+}
+
+/** The hardening of a process that needs no capability and writes only to its mounts. */
+export const LOCKED_DOWN: Hardening = { readOnlyRootFs: true, capDrop: ["ALL"], capAdd: [] };
+
+/** No capability, but a writable root filesystem (the image writes outside its mounts). */
+export const NO_CAPABILITIES: Hardening = { readOnlyRootFs: false, capDrop: ["ALL"], capAdd: [] };
+
+export interface ListenSpec {
+  readonly port: number;
+  /** What the port serves, e.g. "client", "peer", "admin API", "metrics". */
+  readonly what: string;
+}
+
 export interface FileRef {
   /** Key of a SecretSpec or ConfigSpec. */
   readonly key: string;
@@ -240,9 +266,17 @@ export interface ServiceSpec {
   readonly env: Readonly<Record<string, string>>;
   readonly hostname?: string;
   readonly user?: string;
+  /** Container hardening, where the image allows it; absent: Docker's defaults. */
+  readonly hardening?: Hardening;
   readonly mode: { readonly replicas: number } | { readonly global: true };
   readonly endpointMode: "vip" | "dnsrr";
   readonly ports: readonly PortSpec[];
+  /**
+   * The ports the container listens on and what each serves, for the reachability
+   * matrix (analysis/reachability.ts). Not rendered: Swarm does not filter ports inside
+   * an overlay network, so whoever shares a network with the service reaches all of them.
+   */
+  readonly listens?: readonly ListenSpec[];
   readonly networks: readonly { readonly key: string; readonly aliases: readonly string[] }[];
   readonly secrets: readonly FileRef[];
   readonly configs: readonly FileRef[];

@@ -14,8 +14,18 @@ export const NET = {
   edge: "edge",
   /** APISIX, data services, Vault and the applications (attachable, so application stacks can join). */
   platform: "platform",
-  /** Cluster-internal traffic of stateful members and scrapes: no route out. */
+  /** Cluster-internal traffic of stateful members (replication, Raft) and their scrapes: no route out. */
   backend: "backend",
+  /** etcd's members and its only clients (APISIX, its dashboard) and Prometheus' scrape: no route out. */
+  etcd: "etcd",
+  /**
+   * Prometheus, Alertmanager, Grafana and the host exporters. A route out (Alertmanager's
+   * webhook); attachable, so an operator's tunnel container can join it (that takes root on
+   * a node, which owns the node anyway).
+   */
+  monitoring: "monitoring",
+  /** The APISIX Admin API and the routes applier only, on a fixed subnet: allow_admin admits that range and nothing else. */
+  admin: "admin",
 } as const;
 
 /**
@@ -33,6 +43,9 @@ export const OVERLAY_VNI: Readonly<Record<(typeof NET)[keyof typeof NET], number
   edge: 1001,
   platform: 1002,
   backend: 1003,
+  etcd: 1004,
+  monitoring: 1005,
+  admin: 1006,
 };
 
 /** Docker's option key of an overlay network's VXLAN ids (comma-separated, one per subnet). */
@@ -51,6 +64,16 @@ type NetworkConfig = Pick<CoreConfig, "stack" | "namePrefix" | "docker">;
 export function edgeNetworkSubnet(config: Pick<CoreConfig, "docker">): string {
   const pool = mustParseCidr(config.docker.swarmAddrPool);
   return `${formatIpv4(pool.network + cidrSize(pool) - 256n)}/24`;
+}
+
+/**
+ * The admin network's subnet: the /24 before the edge network's, equally clear of
+ * Swarm's automatic allocations (swarmAddrPool is at least a /20: 16 blocks). APISIX's
+ * allow_admin admits exactly this range.
+ */
+export function adminNetworkSubnet(config: Pick<CoreConfig, "docker">): string {
+  const pool = mustParseCidr(config.docker.swarmAddrPool);
+  return `${formatIpv4(pool.network + cidrSize(pool) - 512n)}/24`;
 }
 
 /** The address Docker's IPAM gives a subnet's gateway when none is named: the first host. */
@@ -80,6 +103,9 @@ export function networkSpecs(config: NetworkConfig): PlatformSpec {
       overlay(config, NET.edge, { attachable: false, internal: false, subnet: edgeNetworkSubnet(config) }),
       overlay(config, NET.platform, { attachable: true, internal: false }),
       overlay(config, NET.backend, { attachable: false, internal: true }),
+      overlay(config, NET.etcd, { attachable: false, internal: true }),
+      overlay(config, NET.monitoring, { attachable: true, internal: false }),
+      overlay(config, NET.admin, { attachable: false, internal: true, subnet: adminNetworkSubnet(config) }),
     ],
   };
 }

@@ -127,7 +127,7 @@ export function e2eStack(projectDir: string, images: Readonly<Record<string, str
 
 /**
  * The drills' client: Debian's redis-cli, etcdctl and python3 with pika and redis, on the
- * platform and backend networks, pinned to the drill node. It reads the passwords it needs
+ * platform, backend and etcd networks, pinned to the drill node. It reads the passwords it needs
  * from Docker secret files, like any client of the platform.
  */
 function clientService(config: StackConfig, topology: Topology, image: string, script: string): { service: ServiceSpec; script: ReturnType<typeof configSpec> } {
@@ -144,7 +144,8 @@ function clientService(config: StackConfig, topology: Topology, image: string, s
     mode: { replicas: 1 },
     endpointMode: "dnsrr",
     ports: [],
-    networks: [NET.platform, NET.backend].map((key) => ({ key, aliases: [CLIENT_SERVICE] })),
+    // etcd sits on its own network: the drills' client joins it as APISIX does.
+    networks: [NET.platform, NET.backend, NET.etcd].map((key) => ({ key, aliases: [CLIENT_SERVICE] })),
     secrets: [REDIS_PASSWORD_SECRET, RABBITMQ_ADMIN_SECRET].map((key) => ({ key, target: `/run/secrets/${key}`, mode: 0o400 })),
     configs: [{ key: drill.key, target: CLIENT_SCRIPT, mode: 0o555 }],
     mounts: [],

@@ -89,6 +89,9 @@ function service(s: ServiceSpec): Record<string, unknown> {
   }
   if (s.hostname) out.hostname = s.hostname;
   if (s.user) out.user = s.user;
+  if (s.hardening?.readOnlyRootFs) out.read_only = true;
+  if (s.hardening && s.hardening.capDrop.length > 0) out.cap_drop = [...s.hardening.capDrop];
+  if (s.hardening && s.hardening.capAdd.length > 0) out.cap_add = [...s.hardening.capAdd];
   out.networks = Object.fromEntries(s.networks.map((n) => [n.key, n.aliases.length > 0 ? { aliases: [...n.aliases] } : null]));
   if (s.ports.length > 0) {
     out.ports = s.ports.map((p) => ({ target: p.target, published: p.published, protocol: p.protocol, mode: p.mode }));

@@ -34,7 +34,7 @@ void describe("buildPlatform", () => {
       assert.deepEqual(received.get("backup"), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "external-databases", "monitoring"]);
       assert.deepEqual(received.get("redis"), []);
       assert.deepEqual(platform.parts.map((p) => p.family), ["redis", "rabbitmq", "etcd", "vault", "apisix", "edge", "monitoring", "external-databases", "backup"]);
-      assert.deepEqual(platform.spec.networks.map((n) => n.key), ["edge", "platform", "backend"]);
+      assert.deepEqual(platform.spec.networks.map((n) => n.key), ["edge", "platform", "backend", "etcd", "monitoring", "admin"]);
     });
   }
 
@@ -44,7 +44,7 @@ void describe("buildPlatform", () => {
     assert.deepEqual(spec.services.map((s) => s.name), [
       "redis-1", "redis-2", "redis-3", "redis-sentinel-1", "redis-sentinel-2", "redis-sentinel-3", "redis", "redis-exporter",
       "rabbitmq-1", "rabbitmq-2", "rabbitmq-3",
-      "etcd-1", "etcd-2", "etcd-3",
+      "etcd-1", "etcd-2", "etcd-3", "etcd-auth",
       "vault-1", "vault-2", "vault-3",
       "apisix", "apisix-dashboard", "apisix-routes",
       "edge",
@@ -57,11 +57,15 @@ void describe("buildPlatform", () => {
     const outputs = partOutputs(buildPlatform(config, buildTopology(config)));
     assert.deepEqual(Object.keys(outputs.plain), ["redis", "rabbitmq", "etcd", "vault", "vaultInitSteps", "apisix", "monitoring", "externalDatabases", "backup"]);
     assert.deepEqual(Object.keys(outputs.secret), [
-      "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
+      "redisAdminPassword", "rabbitmqAdminPassword", "etcdRootPassword", "apisixAdminKey", "apisixDashboardPassword", "grafanaAdminPassword",
     ]);
-    assert.deepEqual(outputs.secret.redisUrl.from, ["redis-password"]);
-    assert.equal(outputs.secret.redisUrl.build(["p@ss"]), "redis://:p%40ss@redis:6379/0");
-    assert.equal(outputs.secret.amqpAddresses.build(["pw"]), "amqp://admin:pw@rabbitmq-1:5672/,amqp://admin:pw@rabbitmq-2:5672/,amqp://admin:pw@rabbitmq-3:5672/");
+    assert.deepEqual(outputs.secret.redisAdminPassword.from, ["redis-password"]);
+    const withApps = partOutputs(buildPlatform(loadStack("prod", { redisAppUsers: ["orders ~orders:*"] }), buildTopology(config)));
+    assert.deepEqual(withApps.secret.redisApps.from, ["redis-app-orders-password"]);
+    assert.equal((withApps.secret.redisApps.build(["p@ss"]) as Record<string, { url: string }>).orders.url, "redis://orders:p%40ss@redis:6379/0");
+    const rabbitApps = partOutputs(buildPlatform(loadStack("prod", { rabbitmqApps: ["orders"] }), buildTopology(config))).secret.rabbitmqApps;
+    assert.deepEqual(rabbitApps.from, ["rabbitmq-app-orders-password"]);
+    assert.equal((rabbitApps.build(["pw"]) as Record<string, { amqpAddresses: string }>).orders.amqpAddresses, "amqp://orders:pw@rabbitmq-1:5672/orders,amqp://orders:pw@rabbitmq-2:5672/orders,amqp://orders:pw@rabbitmq-3:5672/orders");
   });
 
   void test("an output declared by two parts is an error", () => {

@@ -36,7 +36,8 @@ const STATELESS_UPDATE = { parallelism: 1, delay: "5s", failureAction: "rollback
 const RESTART = { condition: "any", delay: "5s", maxAttempts: 0, window: "2m" };
 /** The default Redis image, by index digest (docs/provider-facts.md §3 fact 8). */
 const REDIS_IMAGE = "redis:7.4.2@sha256:fbdbaea47b9ae4ecc2082ecdb4e1cea81e32176ffb1dcf643d422ad07427e5d9";
-const REDIS_PING = (port: number): string[] => ["CMD-SHELL", `REDISCLI_AUTH="$(cat /run/secrets/redis-password)" redis-cli -p ${port} ping | grep -q PONG`];
+/** The health user has no password and may only PING and ROLE: the check holds no secret. */
+const REDIS_PING = (port: number): string[] => ["CMD-SHELL", `redis-cli -p ${port} --user health --pass health --no-auth-warning ping | grep -q PONG`];
 
 const runs: Partial<Record<"test" | "prod", { run: ProgramRun; spec: PlatformSpec }>> = {};
 const get = (stack: "test" | "prod"): { run: ProgramRun; spec: PlatformSpec } => {
@@ -71,7 +72,12 @@ void describe("Services: exact docker inputs", () => {
           image: REDIS_IMAGE,
           commands: ["/etc/redis/redis-member.sh"],
           env: {
-            REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
+            REDIS_ACL_LIB: "/etc/redis/redis-acl.sh",
+            REDIS_ACL_TEMPLATE: "/etc/redis/users.acl.tmpl",
+            REDIS_ACL_USER_FILES: "admin=/run/secrets/redis-password replication=/run/secrets/redis-replication-password sentinel=/run/secrets/redis-sentinel-password apisix-ratelimit=/run/secrets/redis-ratelimit-password",
+            REDIS_REPLICATION_USER: "replication",
+            REDIS_REPLICATION_PASSWORD_FILE: "/run/secrets/redis-replication-password",
+            REDIS_HEALTH_USER: "health",
             REDIS_CONFIG: "/etc/redis/redis.conf",
             REDIS_RUNTIME_DIR: "/run/redis",
             REDIS_DATA_DIR: "/data",
@@ -84,10 +90,16 @@ void describe("Services: exact docker inputs", () => {
           },
           hostname: "redis-1",
           user: "redis",
-          secrets: [{ secretId: "platform-secret-redis-password-id", secretName: passwordName("prod", "redis-password"), fileName: "/run/secrets/redis-password", fileMode: 0o444 }],
+          // Writes go to its volume and tmpfs only; no capability.
+          readOnly: true,
+          capDrops: ["ALL"],
+          secrets: ["redis-password", "redis-replication-password", "redis-sentinel-password", "redis-ratelimit-password"].map((key) =>
+            ({ secretId: `platform-secret-${key}-id`, secretName: passwordName("prod", key), fileName: `/run/secrets/${key}`, fileMode: 0o444 })),
           configs: [
             { configId: "platform-config-redis-conf-id", configName: configName(spec, "redis-conf"), fileName: "/etc/redis/redis.conf", fileMode: 0o444 },
             { configId: "platform-config-redis-member-sh-id", configName: configName(spec, "redis-member-sh"), fileName: "/etc/redis/redis-member.sh", fileMode: 0o555 },
+            { configId: "platform-config-redis-acl-sh-id", configName: configName(spec, "redis-acl-sh"), fileName: "/etc/redis/redis-acl.sh", fileMode: 0o444 },
+            { configId: "platform-config-redis-users-acl-id", configName: configName(spec, "redis-users-acl"), fileName: "/etc/redis/users.acl.tmpl", fileMode: 0o444 },
           ],
           mounts: [
             {
@@ -127,7 +139,12 @@ void describe("Services: exact docker inputs", () => {
         image: REDIS_IMAGE,
         commands: ["/etc/redis/redis-sentinel.sh"],
         env: {
-          REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
+          REDIS_ACL_LIB: "/etc/redis/redis-acl.sh",
+          SENTINEL_ACL_TEMPLATE: "/etc/redis/sentinel-users.tmpl",
+          REDIS_ACL_USER_FILES: "sentinel=/run/secrets/redis-sentinel-password admin=/run/secrets/redis-password",
+          SENTINEL_USER: "sentinel",
+          SENTINEL_PASSWORD_FILE: "/run/secrets/redis-sentinel-password",
+          REDIS_HEALTH_USER: "health",
           SENTINEL_CONFIG: "/etc/redis/sentinel.conf",
           SENTINEL_RUNTIME_DIR: "/run/sentinel",
           SENTINEL_ANNOUNCE_HOST: "redis-sentinel-2",
@@ -141,10 +158,15 @@ void describe("Services: exact docker inputs", () => {
         },
         hostname: "redis-sentinel-2",
         user: "redis",
-        secrets: [{ secretId: "platform-secret-redis-password-id", secretName: passwordName("prod", "redis-password"), fileName: "/run/secrets/redis-password", fileMode: 0o444 }],
+        readOnly: true,
+        capDrops: ["ALL"],
+        secrets: ["redis-sentinel-password", "redis-password"].map((key) =>
+          ({ secretId: `platform-secret-${key}-id`, secretName: passwordName("prod", key), fileName: `/run/secrets/${key}`, fileMode: 0o444 })),
         configs: [
           { configId: "platform-config-redis-sentinel-conf-id", configName: configName(spec, "redis-sentinel-conf"), fileName: "/etc/redis/sentinel.conf", fileMode: 0o444 },
           { configId: "platform-config-redis-sentinel-sh-id", configName: configName(spec, "redis-sentinel-sh"), fileName: "/etc/redis/redis-sentinel.sh", fileMode: 0o555 },
+          { configId: "platform-config-redis-acl-sh-id", configName: configName(spec, "redis-acl-sh"), fileName: "/etc/redis/redis-acl.sh", fileMode: 0o444 },
+          { configId: "platform-config-redis-sentinel-users-id", configName: configName(spec, "redis-sentinel-users"), fileName: "/etc/redis/sentinel-users.tmpl", fileMode: 0o444 },
         ],
         mounts: [{ type: "tmpfs", target: "/run/sentinel", readOnly: false, tmpfsOptions: { sizeBytes: MiB, mode: 0o777 } }],
         healthcheck: { tests: REDIS_PING(26379), interval: "10s", timeout: "5s", retries: 3, startPeriod: "30s" },
@@ -169,9 +191,11 @@ void describe("Services: exact docker inputs", () => {
         containerSpec: {
           image: "haproxy:3.0.7",
           commands: ["/usr/local/etc/haproxy/redis-endpoint.sh"],
-          env: { REDIS_PASSWORD_FILE: "/run/secrets/redis-password", HAPROXY_CONFIG: "/usr/local/etc/haproxy/haproxy.cfg" },
+          env: { HAPROXY_CONFIG: "/usr/local/etc/haproxy/haproxy.cfg" },
           user: "haproxy",
-          secrets: [{ secretId: "platform-secret-redis-password-id", secretName: passwordName("test", "redis-password"), fileName: "/run/secrets/redis-password", fileMode: 0o444 }],
+          readOnly: true,
+          capDrops: ["ALL"],
+          secrets: [],
           configs: [
             { configId: "platform-config-redis-endpoint-cfg-id", configName: configName(spec, "redis-endpoint-cfg"), fileName: "/usr/local/etc/haproxy/haproxy.cfg", fileMode: 0o444 },
             { configId: "platform-config-redis-endpoint-sh-id", configName: configName(spec, "redis-endpoint-sh"), fileName: "/usr/local/etc/haproxy/redis-endpoint.sh", fileMode: 0o555 },
@@ -247,7 +271,7 @@ void describe("Services: exact docker inputs", () => {
     assert.deepEqual(inputs.taskSpec.placement, { constraints: ["node.hostname == test-app-01"], prefs: [] });
   });
 
-  void test("prod etcd-2: cluster environment, backend network only, own volume", () => {
+  void test("prod etcd-2: cluster environment, etcd network only, own volume", () => {
     const { run } = get("prod");
     const inputs = run.one(SERVICE, "platform-svc-etcd-2").inputs as { taskSpec: { containerSpec: Record<string, unknown>; networksAdvanceds: unknown } };
     assert.deepEqual(inputs.taskSpec.containerSpec.env, {
@@ -274,7 +298,7 @@ void describe("Services: exact docker inputs", () => {
       readOnly: false,
       volumeOptions: { driverName: "local", labels: labels({ "swarm-platform.stack": "prod", "swarm-platform.component": "etcd" }) },
     }]);
-    assert.deepEqual(inputs.taskSpec.networksAdvanceds, [{ id: "platform-net-backend-id", aliases: ["etcd-2"] }]);
+    assert.deepEqual(inputs.taskSpec.networksAdvanceds, [{ id: "platform-net-etcd-id", aliases: ["etcd-2"] }]);
   });
 
   void test("networks: overlay, attachable only for platform, backend internal, encryption and MTU from config", () => {
@@ -288,7 +312,12 @@ void describe("Services: exact docker inputs", () => {
     assert.deepEqual(net("edge"), { name: "prod_edge", attachable: false, internal: false, ...common, ...options("1001"), ipamConfigs: [{ subnet: "10.128.255.0/24", gateway: "10.128.255.1" }] });
     assert.deepEqual(net("platform"), { name: "prod_platform", attachable: true, internal: false, ...common, ...options("1002") });
     assert.deepEqual(net("backend"), { name: "prod_backend", attachable: false, internal: true, ...common, ...options("1003") });
-    for (const key of ["edge", "platform", "backend"]) assert.equal(run.one(NETWORK, `platform-net-${key}`).options.deleteBeforeReplace, undefined, key);
+    assert.deepEqual(net("etcd"), { name: "prod_etcd", attachable: false, internal: true, ...common, ...options("1004") });
+    // Attachable for an operator's tunnel container; a route out for Alertmanager's webhook.
+    assert.deepEqual(net("monitoring"), { name: "prod_monitoring", attachable: true, internal: false, ...common, ...options("1005") });
+    // A fixed subnet (the /24 before the edge's): APISIX's allow_admin admits it alone.
+    assert.deepEqual(net("admin"), { name: "prod_admin", attachable: false, internal: true, ...common, ...options("1006"), ipamConfigs: [{ subnet: "10.128.254.0/24", gateway: "10.128.254.1" }] });
+    for (const key of ["edge", "platform", "backend", "etcd", "monitoring", "admin"]) assert.equal(run.one(NETWORK, `platform-net-${key}`).options.deleteBeforeReplace, undefined, key);
   });
 
   void test("members roll one at a time: each waits for the previous member to converge; etcd members start together", () => {
@@ -324,7 +353,7 @@ void describe("Services: exact docker inputs", () => {
           labels: labels({ "swarm-platform.stack": stack, "swarm-platform.secret": key }),
         });
       }
-      assert.ok(run.outputs.redisPassword instanceof SecretValue);
+      assert.ok(run.outputs.redisAdminPassword instanceof SecretValue);
       assert.ok(run.outputs.rabbitmqAdminPassword instanceof SecretValue);
     }
   });

@@ -154,7 +154,11 @@ void describe("data services: placement and shape", () => {
         }
       }
       assert.deepEqual(p.secrets.filter((x) => x.key.startsWith("redis") || x.key.startsWith("rabbitmq")).map((x) => [x.key, x.namePrefix, x.source]), [
+        // One password per ACL user: admin, replication, Sentinel, the rate limiter.
         ["redis-password", `${stack}_redis-password`, { kind: "random", length: 32, special: false }],
+        ["redis-replication-password", `${stack}_redis-replication-password`, { kind: "random", length: 32, special: false }],
+        ["redis-sentinel-password", `${stack}_redis-sentinel-password`, { kind: "random", length: 32, special: false }],
+        ["redis-ratelimit-password", `${stack}_redis-ratelimit-password`, { kind: "random", length: 32, special: false }],
         ["rabbitmq-erlang-cookie", `${stack}_rabbitmq-erlang-cookie`, { kind: "random", length: 64, special: false }],
         ["rabbitmq-admin-password", `${stack}_rabbitmq-admin-password`, { kind: "random", length: 32, special: false }],
       ]);
@@ -224,7 +228,7 @@ void describe("generated files", () => {
     const dir = mkdtempSync(join(tmpdir(), "data-scripts-"));
     try {
       const p = platformOf("prod");
-      const paths = ["redis-member-sh", "redis-sentinel-sh", "redis-endpoint-sh", "rabbitmq-node-sh"].map((key) => {
+      const paths = ["redis-member-sh", "redis-sentinel-sh", "redis-endpoint-sh", "redis-acl-sh", "rabbitmq-node-sh"].map((key) => {
         const path = join(dir, `${key}.sh`);
         writeFileSync(path, content(p, key));
         return path;
@@ -245,7 +249,8 @@ void describe("generated files", () => {
         assert.equal(cfg.split("\n").filter((l) => l.trim().startsWith("server ")).length, stack === "prod" ? 3 : 1);
         const path = join(dir, `${stack}.cfg`);
         writeFileSync(path, cfg);
-        const r = await run("haproxy", ["-c", "-f", path], { REDIS_PASSWORD: "checked" });
+        // Without any environment: the config holds no placeholder for a secret.
+        const r = await run("haproxy", ["-c", "-f", path]);
         assert.equal(r.code, 0, `${stack}: ${r.stdout}${r.stderr}`);
       }
     } finally {
@@ -278,8 +283,8 @@ void describe("the plan shows the services", () => {
       endpointMode: "dnsrr",
       stateful: true,
       networks: ["platform", "backend"],
-      secrets: ["redis-password"],
-      configs: ["redis-conf", "redis-member-sh"],
+      secrets: ["redis-password", "redis-replication-password", "redis-sentinel-password", "redis-ratelimit-password"],
+      configs: ["redis-conf", "redis-member-sh", "redis-acl-sh", "redis-users-acl"],
       volumes: ["redis-2-data"],
       memoryLimitBytes: 2 * GiB,
     });
@@ -293,7 +298,8 @@ void describe("the plan shows the services", () => {
       endpointMode: "vip",
       stateful: false,
       networks: ["platform", "backend"],
-      secrets: ["redis-password"],
+      // HAProxy's master check logs in as the password-less health user: it holds no secret.
+      secrets: [],
       configs: ["redis-endpoint-cfg", "redis-endpoint-sh"],
       volumes: [],
       memoryLimitBytes: 128 * MiB,
@@ -311,6 +317,7 @@ void describe("the plan shows the services", () => {
     for (const s of report.services.filter((x) => x.mode === "global")) assert.equal(s.replicas, undefined, s.name);
     assert.deepEqual(report.networks.map((n) => [n.name, n.attachable, n.internal, n.encrypted, n.mtu]), [
       ["prod_edge", false, false, true, 1350], ["prod_platform", true, false, true, 1350], ["prod_backend", false, true, true, 1350],
+      ["prod_etcd", false, true, true, 1350], ["prod_monitoring", true, false, true, 1350], ["prod_admin", false, true, true, 1350],
     ]);
     assert.deepEqual(report.secrets.find((x) => x.key === "redis-password"), { key: "redis-password", namePrefix: "prod_redis-password", source: "random" });
     const table = renderTable(report);

@@ -10,7 +10,7 @@ import { buildTopology } from "../core/topology";
 import { buildPlatform } from "../platform/assemble";
 import { familyContext } from "../platform/assemble";
 import { apisixAdminObjects, adminManifest, LIMITS, REDIS_PASSWORD_PLACEHOLDER } from "../families/apisix/routes";
-import { APPLY_IMAGE, PLACEHOLDER } from "../families/apisix/specs";
+import { APISIX_PLUGINS, APPLY_IMAGE, PLACEHOLDER } from "../families/apisix/specs";
 import { apisixFamily } from "../families/apisix";
 import type { PlatformSpec } from "../core/model";
 import { loadStack } from "./support/config";
@@ -52,11 +52,13 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
         admin: {
           admin_key_required: true,
           admin_key: [{ name: "admin", key: PLACEHOLDER.adminKey, role: "admin" }],
-          allow_admin: ["127.0.0.0/24", "10.128.0.0/16"],
+          // The admin network alone (the /24 before the edge's), not the whole address pool.
+          allow_admin: ["127.0.0.0/24", "10.128.254.0/24"],
           admin_listen: { ip: "0.0.0.0", port: 9180 },
         },
-        etcd: { host: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"], prefix: "/apisix", timeout: 30 },
+        etcd: { host: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"], prefix: "/apisix", timeout: 30, user: "apisix", password: PLACEHOLDER.etcdPassword },
       },
+      plugins: [...APISIX_PLUGINS],
       plugin_attr: { prometheus: { export_uri: "/apisix/prometheus/metrics", export_addr: { ip: "0.0.0.0", port: 9091 } } },
     });
   });
@@ -66,7 +68,7 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
     const cfg = parse(content(platform, "apisix-config")) as { deployment: { etcd: unknown; admin: { allow_admin: unknown } }; nginx_config: { http: { real_ip_from: unknown } } };
     assert.deepEqual(cfg.deployment.etcd, { host: ["http://db-01:2379", "http://db-02:2379"], prefix: "/apisix", timeout: 30 });
     assert.deepEqual(cfg.nginx_config.http.real_ip_from, ["127.0.0.1", "10.79.255.0/24"]);
-    assert.deepEqual(cfg.deployment.admin.allow_admin, ["127.0.0.0/24", "10.64.0.0/12"]);
+    assert.deepEqual(cfg.deployment.admin.allow_admin, ["127.0.0.0/24", "10.79.254.0/24"]);
   });
 
   void test("dashboard conf.yaml: same etcd, password and JWT secret as placeholders", () => {
@@ -75,7 +77,7 @@ void describe("APISIX config.yaml (parsed) per stack", () => {
       conf: {
         listen: { host: "0.0.0.0", port: 9000 },
         allow_list: ["127.0.0.0/24", "10.128.0.0/16"],
-        etcd: { endpoints: ["http://etcd-1:2379"], prefix: "/apisix" },
+        etcd: { endpoints: ["http://etcd-1:2379"], prefix: "/apisix", username: "apisix-dashboard", password: PLACEHOLDER.etcdPassword },
         log: { error_log: { level: "warn", file_path: "/dev/stderr" }, access_log: { file_path: "/dev/stdout" } },
       },
       authentication: { secret: PLACEHOLDER.dashboardJwt, expire_time: 3600, users: [{ username: "admin", password: PLACEHOLDER.dashboardPassword }] },
@@ -95,7 +97,8 @@ void describe("routes, upstreams and global rule: value by value", () => {
 
   void test("prod: limit-count in Redis through the stable endpoint, with allow_degradation", () => {
     const o = byId("prod");
-    const redis = { policy: "redis", redis_host: "redis", redis_port: 6379, redis_password: REDIS_PASSWORD_PLACEHOLDER, redis_database: 0, redis_timeout: 1000, allow_degradation: true };
+    // Its own ACL user (limit-count's keys and script commands only), not the admin.
+    const redis = { policy: "redis", redis_host: "redis", redis_port: 6379, redis_username: "apisix-ratelimit", redis_password: REDIS_PASSWORD_PLACEHOLDER, redis_database: 0, redis_timeout: 1000, allow_degradation: true };
     assert.deepEqual((o["global_rules/1"].plugins as Record<string, unknown>)["limit-count"], { count: 60, time_window: 60, key_type: "var", key: "remote_addr", rejected_code: 429, ...redis });
     assert.deepEqual((o["global_rules/1"].plugins as Record<string, unknown>).prometheus, { prefer_name: true });
     assert.deepEqual(o["routes/auth"].uris, ["/v1/auth/*", "/v1/users/*"]);
@@ -148,6 +151,18 @@ void describe("routes, upstreams and global rule: value by value", () => {
   });
 });
 
+void describe("APISIX plugins", () => {
+  void test("an explicit list: APISIX 3.11's defaults without the serverless functions, every plugin the routes use in it", () => {
+    assert.equal(APISIX_PLUGINS.length, 84);
+    assert.equal(new Set(APISIX_PLUGINS).size, APISIX_PLUGINS.length);
+    assert.ok(!APISIX_PLUGINS.some((p) => p.startsWith("serverless-")));
+    const used = new Set<string>();
+    for (const o of apisixAdminObjects(build("prod").ctx)) for (const name of Object.keys((o.body as { plugins?: object }).plugins ?? {})) used.add(name);
+    assert.deepEqual([...used].filter((p) => !APISIX_PLUGINS.includes(p)), []);
+    assert.ok(used.size >= 3, [...used].join(" "));
+  });
+});
+
 void describe("APISIX services", () => {
   void test("prod: 3 replicas at most one per service node, stop-first, never published; routes service with the Redis password file", () => {
     const { platform } = build("prod");
@@ -158,11 +173,15 @@ void describe("APISIX services", () => {
     assert.deepEqual(apisix.ports, []);
     assert.equal(apisix.update.order, "stop-first");
     assert.equal(apisix.update.failureAction, "rollback");
-    assert.deepEqual(apisix.networks.map((n) => n.key), ["edge", "platform", "backend"]);
+    assert.deepEqual(apisix.networks.map((n) => n.key), ["edge", "platform", "etcd", "admin"]);
     assert.deepEqual(apisix.entrypoint, [
       "/bin/sh", "/platform/render-secrets.sh", "/platform/config.yaml.tmpl", "/dev/shm/apisix/config.yaml", "/usr/local/apisix/conf/config.yaml",
       "__APISIX_ADMIN_KEY__=/run/secrets/apisix-admin-key", "__APISIX_DATA_KEY__=/run/secrets/apisix-data-key",
+      "__ETCD_PASSWORD__=/run/secrets/etcd-apisix-password",
       "--", "/docker-entrypoint.sh", "docker-start",
+    ]);
+    assert.deepEqual(apisix.secrets.map((s) => [s.key, s.mode, s.uid]), [
+      ["apisix-admin-key", 0o400, "636"], ["apisix-data-key", 0o400, "636"], ["etcd-apisix-password", 0o400, "636"],
     ]);
     assert.deepEqual(apisix.env, {});
     const dashboard = platform.services.find((s) => s.name === "apisix-dashboard");
@@ -177,12 +196,12 @@ void describe("APISIX services", () => {
       ADMIN_URL: "http://apisix:9180",
       ADMIN_KEY_FILE: "/run/secrets/apisix-admin-key",
       MANIFEST: "/platform/manifest",
-      REDIS_PASSWORD_FILE: "/run/secrets/redis-password",
+      REDIS_PASSWORD_FILE: "/run/secrets/redis-ratelimit-password",
       APPLY_INTERVAL: "600",
       RETRY_DELAY: "5",
       READY_FILE: "/tmp/apisix-routes.applied",
     });
-    assert.deepEqual(routes.secrets.map((s) => s.key), ["apisix-admin-key", "redis-password"]);
+    assert.deepEqual(routes.secrets.map((s) => s.key), ["apisix-admin-key", "redis-ratelimit-password"]);
     assert.deepEqual(platform.secrets.filter((s) => s.key.startsWith("apisix-")).map((s) => [s.key, s.source]), [
       ["apisix-admin-key", { kind: "random", length: 32, special: false }],
       ["apisix-data-key", { kind: "random", length: 16, special: false }],

@@ -101,12 +101,12 @@ for (const stack of ["test", "prod"] as const) {
       assert.equal((v.inputs.updateConfig as Inputs).order, "stop-first");
     });
 
-    void test("apisix: replicas, one per service node, on edge + platform + backend; random secrets for keys", () => {
+    void test("apisix: replicas, one per service node, on edge + platform + etcd + admin; random secrets for keys", () => {
       const a = service("apisix");
       const replicas = stack === "prod" ? 3 : 1;
       assert.deepEqual(a.inputs.mode, { replicated: { replicas } });
       assert.deepEqual(taskOf(a).placement, { constraints: ["node.labels.type == service"], prefs: ["node.labels.location"], maxReplicas: 1 });
-      assert.equal(taskOf(a).networksAdvanceds.length, 3);
+      assert.equal(taskOf(a).networksAdvanceds.length, 4);
       for (const n of taskOf(a).networksAdvanceds) assert.deepEqual(n.aliases, ["apisix"]);
       const randoms = run.byType(RANDOM).map((r) => [r.name, r.inputs.length]);
       for (const [key, length] of [["apisix-admin-key", 32], ["apisix-data-key", 16], ["apisix-dashboard-password", 24], ["apisix-dashboard-jwt-secret", 32], ["grafana-admin-password", 24]] as const) {

@@ -20,8 +20,8 @@ const pw = (key: string): string => `mock-password-platform-${key}`;
 
 /** Outputs that carry a password and must be secret; every other output must not be. */
 const SECRET_OUTPUTS = [
-  "redisPassword", "redisUrl", "redisSentinelUri", "rabbitmqAdminPassword", "amqpUris", "amqpAddresses",
-  "grafanaAdminPassword", "apisixAdminKey", "apisixDashboardPassword",
+  "redisAdminPassword", "redisApps", "rabbitmqAdminPassword", "rabbitmqApps",
+  "grafanaAdminPassword", "apisixAdminKey", "apisixDashboardPassword", "etcdRootPassword",
 ].sort();
 
 describe("stack outputs (prod, after deploy)", () => {
@@ -32,6 +32,8 @@ describe("stack outputs (prod, after deploy)", () => {
       externalPostgresDatabase: "orders",
       externalMongoHosts: ["mongo-1.internal:27017", "mongo-2.internal:27017"],
       externalMongoReplicaSet: "rs-main",
+      redisAppUsers: ["orders ~orders:*", "billing ~billing:* ~invoices:*"],
+      rabbitmqApps: ["orders"],
     }), { state });
   });
 
@@ -47,23 +49,38 @@ describe("stack outputs (prod, after deploy)", () => {
     }
   });
 
-  test("Redis: Sentinel master name and addresses, the stable master endpoint, URLs with the password", () => {
+  test("Redis: Sentinel master name and addresses, the stable master endpoint; each application its own login, never the admin's", () => {
     assert.deepEqual(run.outputs.redis, {
       endpoint: "redis:6379",
       sentinels: ["redis-sentinel-1:26379", "redis-sentinel-2:26379", "redis-sentinel-3:26379"],
       masterName: "platform",
       members: ["redis-1:6379", "redis-2:6379", "redis-3:6379"],
+      appUsers: ["orders", "billing"],
     });
-    const p = pw("redis-password");
-    assert.equal((run.outputs.redisPassword as SecretValue).value, p);
-    assert.equal((run.outputs.redisUrl as SecretValue).value, `redis://:${p}@redis:6379/0`);
-    assert.equal((run.outputs.redisSentinelUri as SecretValue).value, `redis-sentinel://:${p}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/0#platform`);
+    assert.equal((run.outputs.redisAdminPassword as SecretValue).value, pw("redis-password"));
+    const orders = pw("redis-app-orders-password");
+    const billing = pw("redis-app-billing-password");
+    assert.deepEqual((run.outputs.redisApps as SecretValue).value, {
+      orders: {
+        user: "orders", password: orders, keyPatterns: ["orders:*"],
+        url: `redis://orders:${orders}@redis:6379/0`,
+        sentinelUri: `redis-sentinel://orders:${orders}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/0#platform`,
+      },
+      billing: {
+        user: "billing", password: billing, keyPatterns: ["billing:*", "invoices:*"],
+        url: `redis://billing:${billing}@redis:6379/0`,
+        sentinelUri: `redis-sentinel://billing:${billing}@redis-sentinel-1:26379,redis-sentinel-2:26379,redis-sentinel-3:26379/0#platform`,
+      },
+    });
+    assert.ok(!JSON.stringify((run.outputs.redisApps as SecretValue).value).includes(pw("redis-password")), "no application gets the admin's password");
   });
 
-  test("RabbitMQ: an AMQP URI per node and the multi-host form", () => {
-    const p = pw("rabbitmq-admin-password");
-    assert.deepEqual((run.outputs.amqpUris as SecretValue).value, [1, 2, 3].map((i) => `amqp://admin:${p}@rabbitmq-${i}:5672/`));
-    assert.equal((run.outputs.amqpAddresses as SecretValue).value, [1, 2, 3].map((i) => `amqp://admin:${p}@rabbitmq-${i}:5672/`).join(","));
+  test("RabbitMQ: each application its own user and virtual host, an AMQP URI per node and the multi-host form; the admin's password for operators only", () => {
+    const p = pw("rabbitmq-app-orders-password");
+    const uris = [1, 2, 3].map((i) => `amqp://orders:${p}@rabbitmq-${i}:5672/orders`);
+    assert.deepEqual((run.outputs.rabbitmqApps as SecretValue).value, { orders: { user: "orders", password: p, vhost: "orders", amqpUris: uris, amqpAddresses: uris.join(",") } });
+    assert.ok(!JSON.stringify((run.outputs.rabbitmqApps as SecretValue).value).includes(pw("rabbitmq-admin-password")));
+    assert.equal((run.outputs.rabbitmqAdminPassword as SecretValue).value, pw("rabbitmq-admin-password"));
     assert.deepEqual((run.outputs.rabbitmq as { nodes: string[] }).nodes, ["rabbit@rabbitmq-1", "rabbit@rabbitmq-2", "rabbit@rabbitmq-3"]);
   });
 
@@ -97,9 +114,9 @@ describe("stack outputs in a preview (what the offline plan shows)", () => {
   test("addresses are known, public IPs are not, and secrets stay secrets before deploy", async () => {
     const run = await runProgram("test", stackFileConfig("test"), { preview: true });
     assert.equal((run.outputs.redis as { endpoint: string }).endpoint, "redis:6379");
-    assert.ok(run.outputs.redisUrl instanceof SecretValue, "a secret output is a secret, not merely unknown");
-    assert.equal((run.outputs.redisUrl as SecretValue).value, UNKNOWN);
-    assert.equal(JSON.stringify(run.outputs.redisUrl), '"[secret]"');
+    assert.ok(run.outputs.redisAdminPassword instanceof SecretValue, "a secret output is a secret, not merely unknown");
+    assert.equal((run.outputs.redisAdminPassword as SecretValue).value, UNKNOWN);
+    assert.equal(JSON.stringify(run.outputs.redisAdminPassword), '"[secret]"');
     assert.equal(run.outputs.floatingIp, UNKNOWN);
     assert.deepEqual(run.outputs.externalDatabases, {});
   });

@@ -118,7 +118,7 @@ function serviceAfterCreate(inputs: Obj): Obj {
   const ts = obj(inputs.taskSpec);
   known("taskSpec", ts, ["containerSpec", "networksAdvanceds", "placement", "resources", "restartPolicy"]);
   const cs = obj(ts.containerSpec);
-  known("containerSpec", cs, ["image", "commands", "args", "env", "hostname", "user", "secrets", "configs", "mounts", "healthcheck", "stopGracePeriod"]);
+  known("containerSpec", cs, ["image", "commands", "args", "env", "hostname", "user", "readOnly", "capAdds", "capDrops", "secrets", "configs", "mounts", "healthcheck", "stopGracePeriod"]);
   const resolved = clientResolves(String(cs.image));
 
   const fileRefs = (list: Json, id: string, name: string): Obj[] => arr(list).map((r) => {
@@ -156,6 +156,11 @@ function serviceAfterCreate(inputs: Obj): Obj {
     // Env goes out as KEY=value (mapTypeMapValsToStringSlice) and back through mapStringSliceToMap.
     ...(Object.keys(obj(cs.env)).length > 0 ? { env: Object.fromEntries(Object.entries(obj(cs.env)).map(([k, v]) => [k, String(v)])) } : {}),
     ...(cs.user ? { user: cs.user } : {}),
+    // Swarm keeps ReadOnly and the capability lists as given; flatten reads read_only back only
+    // when true and each list only when non-empty (K resource_docker_service_structures.go:153-154, 186-191; expand :975-988).
+    ...(cs.readOnly === true ? { readOnly: true } : {}),
+    ...(arr(cs.capAdds).length > 0 ? { capAdds: cs.capAdds } : {}),
+    ...(arr(cs.capDrops).length > 0 ? { capDrops: cs.capDrops } : {}),
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(cs.stopGracePeriod !== undefined ? { stopGracePeriod: readBackDuration(cs.stopGracePeriod) } : {}),
     // flattenServiceHealthcheck (:289-305): every duration through shortDur, zero ones as "0s".
@@ -341,6 +346,9 @@ const SERVICE_SCHEMA: Attr = B({
       hostname: S(),
       env: MAP(),
       user: S(),
+      readOnly: S(),
+      capAdds: L(S()),
+      capDrops: L(S()),
       mounts: SET(B({
         target: S(), source: S(), type: S(), readOnly: S(),
         bindOptions: B({ propagation: S({ default: "rprivate" }) }),

@@ -3,8 +3,10 @@
  * with the generated rabbitmq.conf, definitions and enabled_plugins (node names,
  * ports and paths remapped: Swarm gives each node its own host, here they share
  * one). Proves: the cluster forms by itself from the static node list (nobody
- * runs join_cluster), the administrator from the secret file can log in, and a
- * durable queue declared without x-queue-type is a quorum queue.
+ * runs join_cluster), the administrator from the secret file can log in, a
+ * durable queue declared without x-queue-type is a quorum queue, and an
+ * application's user from rabbitmqApps has its own virtual host and nothing else
+ * (no management login, no right on another virtual host).
  *
  * Debian ships RabbitMQ 3.10; production pins 4.0. Both take the virtual host's
  * default queue type from the definitions imported at boot
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { platformOf } from "./support/config";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { RABBITMQ_PORTS, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../families/rabbitmq/specs";
+import { RABBITMQ_PORTS, rabbitmqAppSecret, rabbitmqConf, rabbitmqNodeName, rabbitmqMembers, type RabbitmqConfInput } from "../families/rabbitmq/specs";
 import { rabbitmqArea } from "../families/rabbitmq";
 import { sizeToBytes } from "../lib/size";
 
@@ -30,7 +32,8 @@ const EPMD_PORT = 46450;
 const LOOPBACK = "127.0.0.1";
 const RABBIT_BIN = "/usr/lib/rabbitmq/bin";
 
-const { config, topology, service, configContent } = platformOf("prod");
+const APP = "orders";
+const { config, topology, service, configContent } = platformOf("prod", { rabbitmqApps: [APP] });
 const nodeName = (i: number): string => `rabbit-${i}@localhost`;
 
 const procs = new ProcessSet("real-rabbitmq");
@@ -38,10 +41,12 @@ after(() => procs.cleanup());
 
 const cookie = randomBytes(32).toString("hex");
 const adminPassword = randomBytes(16).toString("hex");
+const appPassword = randomBytes(16).toString("hex");
 const adminUser = config.section(rabbitmqArea).adminUser;
 const files = {
   cookie: join(procs.dir, "rabbitmq-erlang-cookie"),
   adminPassword: join(procs.dir, "rabbitmq-admin-password"),
+  appPassword: join(procs.dir, rabbitmqAppSecret(APP)),
   definitions: join(procs.dir, "platform-definitions.json"),
   plugins: join(procs.dir, "enabled_plugins"),
   script: join(procs.dir, "rabbitmq-node.sh"),
@@ -65,6 +70,7 @@ function nodeEnv(i: number): Record<string, string> {
     RABBITMQ_NODENAME: nodeName(i),
     RABBITMQ_ERLANG_COOKIE_SECRET: files.cookie,
     RABBITMQ_ADMIN_PASSWORD_FILE: files.adminPassword,
+    RABBITMQ_APP_USER_FILES: env.RABBITMQ_APP_USER_FILES.replace(`/run/secrets/${rabbitmqAppSecret(APP)}`, files.appPassword),
     RABBITMQ_DEFINITIONS_TEMPLATE: files.definitions,
     RABBITMQ_RUNTIME_DIR: join(nodeDir(i), "run"),
     RABBITMQ_CONFIG_FILE: confPath(i),
@@ -82,11 +88,11 @@ const ctl = async (i: number, ...args: string[]): Promise<string> => {
   return r.stdout;
 };
 
-async function api(i: number, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+async function api(i: number, method: string, path: string, body?: unknown, login: readonly [string, string] = [adminUser, adminPassword]): Promise<{ status: number; json: unknown }> {
   const res = await fetch(`http://${LOOPBACK}:${PORTS(i).management}/api${path}`, {
     method,
     headers: {
-      authorization: `Basic ${Buffer.from(`${adminUser}:${adminPassword}`).toString("base64")}`,
+      authorization: `Basic ${Buffer.from(`${login[0]}:${login[1]}`).toString("base64")}`,
       ...(body !== undefined ? { "content-type": "application/json" } : {}),
     },
     body: body !== undefined ? JSON.stringify(body) : undefined,
@@ -103,6 +109,7 @@ void describe("RabbitMQ cluster on loopback, from the generated files", () => {
 
     writeFileSync(files.cookie, `${cookie}\n`, { mode: 0o400 });
     writeFileSync(files.adminPassword, `${adminPassword}\n`, { mode: 0o400 });
+    writeFileSync(files.appPassword, `${appPassword}\n`, { mode: 0o400 });
     writeFileSync(files.definitions, configContent("rabbitmq-definitions"));
     writeFileSync(files.plugins, configContent("rabbitmq-plugins"));
     writeFileSync(files.script, configContent("rabbitmq-node-sh"));
@@ -159,8 +166,21 @@ void describe("RabbitMQ cluster on loopback, from the generated files", () => {
       return statuses.every((st) => st === 200) ? true : undefined;
     }, 90_000, 1_000, diag);
     // The administrator from the secret file; the default guest user was never seeded.
-    const users = (await api(1, "GET", "/users")).json as { name: string }[];
-    assert.deepEqual(users.map((u) => u.name), [adminUser]);
+    const users = (await api(1, "GET", "/users")).json as { name: string; tags: string[] | string }[];
+    assert.deepEqual(users.map((u) => u.name).sort(), [adminUser, APP].sort());
+    // The application: its own virtual host (quorum by default), rights there only, no management tags.
+    const appUser = users.find((u) => u.name === APP);
+    assert.ok(appUser && (appUser.tags.length === 0), JSON.stringify(appUser));
+    const perms = (await api(1, "GET", `/users/${APP}/permissions`)).json as { vhost: string }[];
+    assert.deepEqual(perms.map((p) => p.vhost), [APP]);
+    const appVhost = (await api(1, "GET", `/vhosts/${APP}`)).json as { default_queue_type?: string; metadata?: { default_queue_type?: string } };
+    assert.equal(appVhost.default_queue_type ?? appVhost.metadata?.default_queue_type, "quorum");
+    assert.match(await ctl(1, "authenticate_user", APP, appPassword), /Success/);
+    // Probes: the application's login on the management API and on another virtual host.
+    assert.equal((await api(1, "GET", "/overview", undefined, [APP, appPassword])).status, 401, "management API with the application's login");
+    assert.equal((await api(1, "GET", "/vhosts/%2F", undefined, [APP, appPassword])).status, 401);
+    assert.equal((await api(1, "GET", "/permissions/%2F/" + APP)).status, 404, "no right on the platform's virtual host");
+    assert.equal((await api(1, "GET", "/overview", undefined, [APP, "wrong"])).status, 401);
 
     const vhost = (await api(1, "GET", "/vhosts/%2F")).json as { default_queue_type?: string; metadata?: { default_queue_type?: string } };
     assert.equal(vhost.default_queue_type ?? vhost.metadata?.default_queue_type, "quorum");

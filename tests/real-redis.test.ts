@@ -3,9 +3,14 @@
  * Sentinels and the HAProxy `redis` endpoint, started on loopback from exactly
  * the files and entrypoint scripts the specs generate. Only what Swarm would
  * provide differs: hosts (127.0.0.1 instead of redis-N), ports, paths, the
- * secret file. Proves: replication comes up, the Sentinels agree on the master,
- * the endpoint reaches the master and follows it after the master is killed, and
- * members restarted after the failover come back as replicas.
+ * secret files. Proves: replication comes up (as the replication ACL user), the
+ * Sentinels agree on the master (as the sentinel user), the endpoint reaches the
+ * master and follows it after the master is killed, and members restarted after
+ * the failover come back as replicas; and that every ACL user can do its job and
+ * nothing more: the default user is off, an application's user stays in its key
+ * patterns without CONFIG, FLUSHALL, DEBUG or ACL, a Sentinel tells anyone who the
+ * master is but takes orders from nobody but the Sentinels and the admin, and no
+ * password is in any process' environment or command line.
  */
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
@@ -15,7 +20,8 @@ import { randomBytes } from "node:crypto";
 import { platformOf } from "./support/config";
 import { redisArea } from "../families/redis";
 import { haveTools, ProcessSet, run, waitFor } from "./support/real-processes";
-import { haproxyCfg, REDIS_PORT, SENTINEL_PORT } from "../families/redis/specs";
+import { readFileSync } from "node:fs";
+import { haproxyCfg, redisAppSecret, REDIS_PASSWORD_SECRET, REDIS_PORT, REDIS_RATELIMIT_SECRET, REDIS_REPLICATION_SECRET, REDIS_SENTINEL_SECRET, REDIS_USERS, SENTINEL_PORT } from "../families/redis/specs";
 
 // This test's own port range.
 const MEMBER_PORTS = [46301, 46302, 46303];
@@ -24,7 +30,8 @@ const ENDPOINT_PORT = 46320;
 const MONITOR_PORT = 46321;
 const LOOPBACK = "127.0.0.1";
 
-const { config, service, configContent } = platformOf("prod");
+const APP = { name: "orders", keyPatterns: ["orders:*"] };
+const { config, service, configContent } = platformOf("prod", { redisAppUsers: [`${APP.name} ~${APP.keyPatterns[0]}`] });
 
 /** Where Swarm's hostname:port of a member lands on loopback. */
 const ADDRESS: Record<string, string> = {
@@ -44,9 +51,15 @@ const remapList = (value: string): string => value.split(" ").map((hp) => {
 const procs = new ProcessSet("real-redis");
 after(() => procs.cleanup());
 
-const password = randomBytes(24).toString("hex");
+/** One password per secret key, each in its own file, as Swarm mounts them under /run/secrets. */
+const SECRET_KEYS = [REDIS_PASSWORD_SECRET, REDIS_REPLICATION_SECRET, REDIS_SENTINEL_SECRET, REDIS_RATELIMIT_SECRET, redisAppSecret(APP)];
+const passwords: Record<string, string> = Object.fromEntries(SECRET_KEYS.map((k) => [k, randomBytes(24).toString("hex")]));
+const password = passwords[REDIS_PASSWORD_SECRET];
+const secretsDir = join(procs.dir, "secrets");
+/** /run/secrets/<key> -> this test's folder, in any environment value. */
+const remapSecrets = (env: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split("/run/secrets/").join(`${secretsDir}/`).split("/etc/redis/").join(`${procs.dir}/`)]));
 const files = {
-  secret: join(procs.dir, "redis-password"),
   redisConf: join(procs.dir, "redis.conf"),
   sentinelConf: join(procs.dir, "sentinel.conf"),
   memberScript: join(procs.dir, "redis-member.sh"),
@@ -56,10 +69,9 @@ const files = {
 };
 
 function memberEnv(index: number): Record<string, string> {
-  const env = { ...service(`redis-${index}`).env };
+  const env = remapSecrets(service(`redis-${index}`).env);
   return {
     ...env,
-    REDIS_PASSWORD_FILE: files.secret,
     REDIS_CONFIG: files.redisConf,
     REDIS_RUNTIME_DIR: join(procs.dir, `run-redis-${index}`),
     REDIS_DATA_DIR: join(procs.dir, `data-redis-${index}`),
@@ -72,10 +84,9 @@ function memberEnv(index: number): Record<string, string> {
 }
 
 function sentinelEnv(index: number): Record<string, string> {
-  const env = { ...service(`redis-sentinel-${index}`).env };
+  const env = remapSecrets(service(`redis-sentinel-${index}`).env);
   return {
     ...env,
-    REDIS_PASSWORD_FILE: files.secret,
     SENTINEL_CONFIG: files.sentinelConf,
     SENTINEL_RUNTIME_DIR: join(procs.dir, `run-sentinel-${index}`),
     SENTINEL_ANNOUNCE_HOST: LOOPBACK,
@@ -87,11 +98,13 @@ function sentinelEnv(index: number): Record<string, string> {
   };
 }
 
-const cli = async (port: number, ...args: string[]): Promise<string> => {
-  const r = await run("redis-cli", ["-h", LOOPBACK, "-p", String(port), "--raw", ...args], { REDISCLI_AUTH: password }, 3_000);
+/** redis-cli as a user (the admin unless named); its password through REDISCLI_AUTH of this test's own client. */
+const cliAs = async (user: string | undefined, secret: string | undefined, port: number, ...args: string[]): Promise<string> => {
+  const r = await run("redis-cli", ["-h", LOOPBACK, "-p", String(port), "--raw", ...(user ? ["--user", user] : []), ...args], secret ? { REDISCLI_AUTH: secret } : {}, 3_000);
   if (r.code !== 0) throw new Error(`redis-cli -p ${port} ${args.join(" ")}: ${r.stderr || r.stdout}`);
   return r.stdout;
 };
+const cli = (port: number, ...args: string[]): Promise<string> => cliAs(REDIS_USERS.admin, password, port, ...args);
 
 function field(info: string, name: string): string | undefined {
   const line = info.split(/\r?\n/).find((l) => l.startsWith(`${name}:`));
@@ -124,12 +137,79 @@ async function monitorStatus(): Promise<number> {
   return res.status;
 }
 
+/** A call that must be refused, and the error Redis gives when it is (never a connection error). */
+async function refused(what: string, user: string | undefined, secret: string | undefined, port: number, args: string[], error: RegExp): Promise<void> {
+  const out = await cliAs(user, secret, port, ...args).catch((e: Error) => e.message);
+  assert.match(out, error, `${what}: ${out}`);
+}
+
+const NOPERM = /NOPERM/;
+const NOAUTH = /NOAUTH|WRONGPASS/;
+
+async function aclProbes(): Promise<void> {
+  const master = MEMBER_PORTS[0];
+  const app = [APP.name, passwords[redisAppSecret(APP)]] as const;
+  const masterName = config.section(redisArea).masterName;
+  // The default user is off: no command without a login, and no login without a password.
+  await refused("no user", undefined, undefined, master, ["GET", "orders:1"], NOAUTH);
+  await refused("default user with the admin's password", "default", password, master, ["PING"], NOAUTH);
+  // The application: its keys yes, others no; no administration.
+  assert.equal((await cliAs(...app, master, "SET", "orders:1", "paid")).trim(), "OK");
+  assert.equal((await cliAs(...app, master, "GET", "orders:1")).trim(), "paid");
+  await refused("another application's key", ...app, master, ["GET", "billing:1"], NOPERM);
+  await refused("CONFIG", ...app, master, ["CONFIG", "GET", "requirepass"], NOPERM);
+  await refused("CONFIG SET", ...app, master, ["CONFIG", "SET", "dir", "/tmp"], NOPERM);
+  await refused("FLUSHALL", ...app, master, ["FLUSHALL"], NOPERM);
+  // Redis 7 refuses DEBUG to everyone by default (enable-debug-command no), before ACLs are asked.
+  await refused("DEBUG", ...app, master, ["DEBUG", "SLEEP", "0"], /NOPERM|DEBUG command not allowed/);
+  await refused("ACL LIST", ...app, master, ["ACL", "LIST"], NOPERM);
+  await refused("KEYS", ...app, master, ["KEYS", "*"], NOPERM);
+  await refused("REPLICAOF", ...app, master, ["REPLICAOF", "NO", "ONE"], NOPERM);
+  // The replication user replicates and reads nothing.
+  await refused("replication user reading", REDIS_USERS.replication, passwords[REDIS_REPLICATION_SECRET], master, ["GET", "orders:1"], NOPERM);
+  // The rate limiter runs limit-count's script on its counters and nothing else.
+  const limiter = [REDIS_USERS.rateLimit, passwords[REDIS_RATELIMIT_SECRET]] as const;
+  const script = "local ttl = redis.call('ttl', KEYS[1]) if ttl < 0 then redis.call('set', KEYS[1], ARGV[1] - 1, 'EX', ARGV[2]) return ARGV[1] - 1 end return redis.call('incrby', KEYS[1], -1)";
+  assert.equal((await cliAs(...limiter, master, "EVAL", script, "1", "limit-count/routes/auth:10.0.0.1", "12", "60")).trim(), "11");
+  await refused("rate limiter reading an application's key", ...limiter, master, ["GET", "orders:1"], NOPERM);
+  await refused("rate limiter's script on another key", ...limiter, master, ["EVAL", script, "1", "orders:1", "12", "60"], NOPERM);
+  // The health user: PING and ROLE without a password, nothing else.
+  assert.equal((await cliAs(REDIS_USERS.health, "any", master, "ROLE")).split("\n")[0], "master");
+  await refused("health user reading", REDIS_USERS.health, "any", master, ["GET", "orders:1"], NOPERM);
+  // A replica's data port with the application's login cannot be turned into a master.
+  await refused("REPLICAOF on a replica", ...app, MEMBER_PORTS[1], ["REPLICAOF", "NO", "ONE"], NOPERM);
+  // Sentinels: anyone learns the master; only the Sentinels and the admin give orders.
+  const sentinel = SENTINEL_PORTS[0];
+  assert.equal((await cliAs(undefined, undefined, sentinel, "SENTINEL", "get-master-addr-by-name", masterName)).split("\n")[1], String(master));
+  assert.equal((await cliAs(...app, sentinel, "SENTINEL", "get-master-addr-by-name", masterName)).split("\n")[1], String(master));
+  await refused("SENTINEL SET without a login", undefined, undefined, sentinel, ["SENTINEL", "SET", masterName, "quorum", "1"], NOPERM);
+  await refused("SENTINEL FAILOVER as the application", ...app, sentinel, ["SENTINEL", "FAILOVER", masterName], NOPERM);
+  await refused("SENTINEL RESET without a login", undefined, undefined, sentinel, ["SENTINEL", "RESET", "*"], NOPERM);
+  assert.match(await cliAs(REDIS_USERS.admin, password, sentinel, "SENTINEL", "CKQUORUM", masterName), /OK/);
+}
+
+/** No password of any user in the environment or command line of any server the test started. */
+function noSecretInAnyProcess(): void {
+  const pids = procs.pids();
+  assert.ok(pids.length >= 7, `pids: ${pids.join(" ")}`);
+  for (const pid of pids) {
+    for (const file of ["environ", "cmdline"]) {
+      const text = readFileSync(`/proc/${pid}/${file}`, "latin1");
+      for (const [key, value] of Object.entries(passwords)) assert.ok(!text.includes(value), `the ${key} value is in /proc/${pid}/${file}`);
+    }
+  }
+}
+
 void describe("Redis with Sentinel on loopback, from the generated files", () => {
   void test("replication, Sentinel agreement, endpoint failover, restarted members rejoin as replicas", { timeout: 240_000 }, async (t) => {
     if (!haveTools(t, ["redis-server", "redis-cli", "haproxy", "timeout"])) return;
     const diag = (): string => procs.allLogs();
 
-    writeFileSync(files.secret, `${password}\n`, { mode: 0o400 });
+    mkdirSync(secretsDir);
+    for (const key of SECRET_KEYS) writeFileSync(join(secretsDir, key), `${passwords[key]}\n`, { mode: 0o400 });
+    writeFileSync(join(procs.dir, "redis-acl.sh"), configContent("redis-acl-sh"));
+    writeFileSync(join(procs.dir, "users.acl.tmpl"), configContent("redis-users-acl"));
+    writeFileSync(join(procs.dir, "sentinel-users.tmpl"), configContent("redis-sentinel-users"));
     writeFileSync(files.redisConf, configContent("redis-conf"));
     writeFileSync(files.sentinelConf, configContent("redis-sentinel-conf"));
     writeFileSync(files.memberScript, configContent("redis-member-sh"));
@@ -149,7 +229,7 @@ void describe("Redis with Sentinel on loopback, from the generated files", () =>
     for (const i of [1, 2, 3]) generated = generated.replace(` redis-${i}:${REDIS_PORT} `, ` ${LOOPBACK}:${MEMBER_PORTS[i - 1]} `);
     assert.equal(loopbackCfg, generated);
     writeFileSync(files.haproxyCfg, loopbackCfg);
-    const check = await run("haproxy", ["-c", "-f", files.haproxyCfg], { REDIS_PASSWORD: password });
+    const check = await run("haproxy", ["-c", "-f", files.haproxyCfg]);
     assert.equal(check.code, 0, `haproxy -c: ${check.stdout}${check.stderr}`);
 
     for (const i of [1, 2, 3]) mkdirSync(join(procs.dir, `data-redis-${i}`));
@@ -184,10 +264,13 @@ void describe("Redis with Sentinel on loopback, from the generated files", () =>
       return true;
     }, 60_000, 500, diag);
 
-    procs.start("haproxy", "sh", [files.endpointScript], { REDIS_PASSWORD_FILE: files.secret, HAPROXY_CONFIG: files.haproxyCfg });
+    procs.start("haproxy", "sh", [files.endpointScript], remapSecrets({ ...service("redis").env, HAPROXY_CONFIG: files.haproxyCfg }));
     await waitFor("the endpoint's health check to pass (exactly one master up)", async () => ((await monitorStatus()) === 200 ? true : undefined), 20_000, 250, diag);
     for (let i = 0; i < 5; i++) assert.deepEqual(await throughEndpoint(), { port: MEMBER_PORTS[0], role: "master" }, procs.logTail("haproxy", 40));
     assert.equal((await cli(ENDPOINT_PORT, "SET", "written-before-failover", "kept")).trim(), "OK");
+
+    await aclProbes();
+    noSecretInAnyProcess();
 
     // Kill the master's process outright: no shutdown, no goodbye to the Sentinels.
     const killedAt = Date.now();

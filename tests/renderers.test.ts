@@ -36,6 +36,9 @@ interface PulumiService {
       commands?: string[];
       args?: string[];
       env: Record<string, string>;
+      readOnly?: boolean;
+      capAdds?: string[];
+      capDrops?: string[];
       secrets: { secretId: string; secretName: string; fileName: string; fileMode: number }[];
       configs: { configId: string; configName: string; fileName: string; fileMode: number }[];
       mounts: { type: string; source?: string; target: string }[];
@@ -48,6 +51,9 @@ interface PulumiService {
 
 interface ComposeService {
   image: string;
+  read_only?: boolean;
+  cap_add?: string[];
+  cap_drop?: string[];
   entrypoint?: string[];
   command?: string[];
   environment?: Record<string, string>;
@@ -97,6 +103,12 @@ before(async () => {
   }
 });
 
+void test("the stateful data services and the small jobs run read-only without capabilities", () => {
+  const { spec } = get("prod");
+  const locked = spec.services.filter((s) => s.hardening?.readOnlyRootFs && s.hardening.capDrop.includes("ALL")).map((s) => s.name).sort();
+  for (const name of ["redis-1", "redis-sentinel-1", "redis", "etcd-1", "etcd-auth", "apisix-routes", "node-exporter"]) assert.ok(locked.includes(name), `${name} not locked down: ${locked.join(" ")}`);
+});
+
 const get = (stack: "test" | "prod"): NonNullable<(typeof rendered)["test"]> => {
   const r = rendered[stack];
   assert.ok(r);
@@ -124,6 +136,9 @@ for (const stack of ["test", "prod"] as const) {
         const cs = p.taskSpec.containerSpec;
         assert.equal(p.name, `${prefix}_${s.name}`, what);
         assert.equal(c.image, cs.image, `${what} image`);
+        // Hardening: read-only root and capabilities, as the model says, in both.
+        assert.deepEqual([c.read_only ?? false, c.cap_drop ?? [], c.cap_add ?? []], [cs.readOnly ?? false, cs.capDrops ?? [], cs.capAdds ?? []], `${what} hardening`);
+        assert.deepEqual([cs.readOnly ?? false, cs.capDrops ?? [], cs.capAdds ?? []], [s.hardening?.readOnlyRootFs ?? false, s.hardening?.capDrop ?? [], s.hardening?.capAdd ?? []], `${what} hardening from the model`);
         // Replicas (or global), endpoint mode.
         if (p.mode.global) assert.equal(c.deploy.mode, "global", what);
         else assert.deepEqual([c.deploy.mode ?? "replicated", c.deploy.replicas], ["replicated", p.mode.replicated?.replicas], `${what} replicas`);

@@ -98,7 +98,8 @@ class Timeline:
 
 def redis_client(host, port=6379):
     import redis
-    return redis.Redis(host=host, port=port, password=secret(REDIS_PASSWORD_FILE),
+    # The operators' ACL user: every server's default user is off.
+    return redis.Redis(host=host, port=port, username="admin", password=secret(REDIS_PASSWORD_FILE),
                        socket_connect_timeout=1, socket_timeout=2, retry_on_timeout=False)
 
 

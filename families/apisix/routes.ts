@@ -11,7 +11,7 @@
  * only from the edge network (see specs.ts).
  */
 import type { FamilyContext } from "../kit/family";
-import { redisEndpoint } from "../redis";
+import { redisEndpoint, REDIS_USERS } from "../redis";
 import { rabbitmqArea, rabbitmqMembers, RABBITMQ_PORTS } from "../rabbitmq";
 import type { ApisixSection } from "./settings";
 
@@ -54,6 +54,8 @@ export function limitCount(ctx: Pick<FamilyContext<ApisixSection>, "section">, c
     // limit-count speaks to one Redis host, not to Sentinel: the stable endpoint always leads to the current master.
     redis_host: redis.host,
     redis_port: redis.port,
+    // Its own ACL user: limit-count's keys and the commands its script runs, nothing else.
+    redis_username: REDIS_USERS.rateLimit,
     redis_password: REDIS_PASSWORD_PLACEHOLDER,
     redis_database: 0,
     redis_timeout: 1000,

@@ -9,19 +9,20 @@
  */
 import { yamlDocument } from "../../lib/yaml";
 import { GiB, MiB } from "../../lib/size";
-import { configSpec, EMPTY_PLATFORM, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type UpdatePolicy } from "../../core/model";
-import { edgeNetworkSubnet, NET } from "../../core/networks";
+import { configSpec, EMPTY_PLATFORM, LOCKED_DOWN, rollbackOf, STATELESS_UPDATE, type PlatformSpec, type SecretSpec, type ServiceSpec, type UpdatePolicy } from "../../core/model";
+import { adminNetworkSubnet, edgeNetworkSubnet, NET } from "../../core/networks";
 import { SERVICE_NODE_CONSTRAINT } from "../../core/placement";
 import type { FamilyContext } from "../kit/family";
 import { attach, frontDefaults } from "../kit/front";
 import { familyFile } from "../kit/files";
 import { RENDER_SCRIPT, renderSecretsConfig } from "../kit/render-secrets";
 import { randomSecret } from "../kit/secrets";
-import { etcdArea, etcdEndpoints, etcdPrefix } from "../etcd";
-import { REDIS_PASSWORD_SECRET } from "../redis";
+import { etcdArea, etcdClientAuth, etcdEndpoints, etcdPrefix, type EtcdClient } from "../etcd";
+import { REDIS_RATELIMIT_SECRET } from "../redis";
 import { adminManifest, apisixAdminObjects, needsRedisPassword } from "./routes";
 import type { ApisixSection } from "./settings";
 import { httpGetTest } from "../kit/health";
+import { CURL_IMAGE, CURL_UID } from "../kit/tools-image";
 
 type ApisixContext = FamilyContext<ApisixSection>;
 
@@ -41,6 +42,7 @@ export const PLACEHOLDER = {
   dataKey: "__APISIX_DATA_KEY__",
   dashboardPassword: "__DASHBOARD_PASSWORD__",
   dashboardJwt: "__DASHBOARD_JWT_SECRET__",
+  etcdPassword: "__ETCD_PASSWORD__",
 } as const;
 
 export const SECRET = {
@@ -51,7 +53,7 @@ export const SECRET = {
 } as const;
 
 /** The image that applies the routes: sh, awk and curl, nothing else. */
-export const APPLY_IMAGE = "curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";
+export const APPLY_IMAGE = CURL_IMAGE;
 
 const SCRIPT_DIR = "/platform";
 const APISIX_TEMPLATE = `${SCRIPT_DIR}/config.yaml.tmpl`;
@@ -63,10 +65,45 @@ const APPLY_MANIFEST = `${SCRIPT_DIR}/manifest`;
 const APPLY_READY = "/tmp/apisix-routes.applied";
 /** The APISIX image runs as apisix (636); its secrets are readable by that user only. */
 const APISIX_UID = "636";
-/** curlimages/curl runs as curl_user (100). */
-const CURL_UID = "100";
 
 const secretPath = (key: string): string => `/run/secrets/${key}`;
+
+/** A client's etcd login as its configuration file takes it (user and a password placeholder), or nothing for an external etcd. */
+function etcdLogin(ctx: ApisixContext, client: EtcdClient, userKey: string): Record<string, string> {
+  const auth = etcdClientAuth(etcdOf(ctx), client);
+  return auth ? { [userKey]: auth.user, password: PLACEHOLDER.etcdPassword } : {};
+}
+
+/** The password file of a client's etcd user: a render-secrets pair and its mount, or nothing. */
+function etcdPasswordFile(ctx: ApisixContext, client: EtcdClient, uid: string): { readonly pairs: string[]; readonly secrets: ServiceSpec["secrets"] } {
+  const auth = etcdClientAuth(etcdOf(ctx), client);
+  if (!auth) return { pairs: [], secrets: [] };
+  return {
+    pairs: [`${PLACEHOLDER.etcdPassword}=${secretPath(auth.secret)}`],
+    secrets: [{ key: auth.secret, target: secretPath(auth.secret), mode: 0o400, uid, gid: uid }],
+  };
+}
+
+/**
+ * APISIX 3.11's default plugin list (apisix/cli/config.lua at tag 3.11.0, lines 179-266),
+ * in its order, without serverless-pre-function and serverless-post-function: those run
+ * Lua code taken from a route, so whoever can write a route (the Admin API, etcd) would
+ * run code in every gateway. Naming the list also keeps a new APISIX release from
+ * switching on a plugin nobody reviewed.
+ */
+export const APISIX_PLUGINS: readonly string[] = [
+  "real-ip", "ai", "client-control", "proxy-control", "request-id", "zipkin", "ext-plugin-pre-req", "fault-injection",
+  "mocking", "cors", "ip-restriction", "ua-restriction", "referer-restriction", "csrf", "uri-blocker",
+  "request-validation", "chaitin-waf", "multi-auth", "openid-connect", "cas-auth", "authz-casbin", "authz-casdoor", "wolf-rbac",
+  "ldap-auth", "hmac-auth", "basic-auth", "jwt-auth", "jwe-decrypt", "key-auth", "consumer-restriction", "attach-consumer-label",
+  "forward-auth", "opa", "authz-keycloak", "proxy-cache", "body-transformer", "ai-prompt-template", "ai-prompt-decorator",
+  "proxy-mirror", "proxy-rewrite", "workflow", "api-breaker", "ai-proxy", "limit-conn", "limit-count", "limit-req", "gzip",
+  "server-info", "traffic-split", "redirect", "response-rewrite", "degraphql", "kafka-proxy", "grpc-transcode", "grpc-web",
+  "http-dubbo", "public-api", "prometheus", "datadog", "loki-logger", "elasticsearch-logger", "echo", "loggly", "http-logger",
+  "splunk-hec-logging", "skywalking-logger", "google-cloud-logging", "sls-logger", "tcp-logger", "kafka-logger",
+  "rocketmq-logger", "syslog", "udp-logger", "file-logger", "clickhouse-logger", "tencent-cloud-cls", "inspect",
+  "example-plugin", "aws-lambda", "azure-functions", "openwhisk", "openfunction", "ext-plugin-post-req", "ext-plugin-post-resp",
+];
 
 /** APISIX's conf/config.yaml, secrets as placeholders. */
 export function apisixConfig(ctx: ApisixContext): Record<string, unknown> {
@@ -92,12 +129,14 @@ export function apisixConfig(ctx: ApisixContext): Record<string, unknown> {
       admin: {
         admin_key_required: true,
         admin_key: [{ name: "admin", key: PLACEHOLDER.adminKey, role: "admin" }],
-        // The Admin API is reachable from the Swarm's overlay networks only (and still needs the key); it is never published.
-        allow_admin: ["127.0.0.0/24", ctx.config.docker.swarmAddrPool],
+        // Only the admin network (APISIX and the routes applier) may call it, and with the key; it is never published.
+        allow_admin: ["127.0.0.0/24", adminNetworkSubnet(ctx.config)],
         admin_listen: { ip: "0.0.0.0", port: APISIX_ADMIN_PORT },
       },
-      etcd: { host: etcdEndpoints(etcdOf(ctx)), prefix: etcdPrefix(etcdOf(ctx)), timeout: 30 },
+      // The user's role reads and writes the prefix and nothing else (families/etcd/files/etcd-auth.sh).
+      etcd: { host: etcdEndpoints(etcdOf(ctx)), prefix: etcdPrefix(etcdOf(ctx)), timeout: 30, ...etcdLogin(ctx, "apisix", "user") },
     },
+    plugins: [...APISIX_PLUGINS],
     plugin_attr: {
       prometheus: { export_uri: "/apisix/prometheus/metrics", export_addr: { ip: "0.0.0.0", port: APISIX_METRICS_PORT } },
     },
@@ -111,7 +150,7 @@ export function dashboardConfig(ctx: ApisixContext): Record<string, unknown> {
       listen: { host: "0.0.0.0", port: APISIX_DASHBOARD_PORT },
       // Reached only through the SSH tunnel on the attachable platform network.
       allow_list: ["127.0.0.0/24", ctx.config.docker.swarmAddrPool],
-      etcd: { endpoints: etcdEndpoints(etcdOf(ctx)), prefix: etcdPrefix(etcdOf(ctx)) },
+      etcd: { endpoints: etcdEndpoints(etcdOf(ctx)), prefix: etcdPrefix(etcdOf(ctx)), ...etcdLogin(ctx, "dashboard", "username") },
       log: {
         error_log: { level: "warn", file_path: "/dev/stderr" },
         access_log: { file_path: "/dev/stdout" },
@@ -148,6 +187,8 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
   const manifest = configSpec(prefix, "apisix-routes-manifest", adminManifest(objects));
   const applyScript = configSpec(prefix, "apisix-apply-sh", familyFile(__dirname, "apisix-apply.sh"));
   const withRedis = needsRedisPassword(objects);
+  const apisixEtcd = etcdPasswordFile(ctx, "apisix", APISIX_UID);
+  const dashboardEtcd = etcdPasswordFile(ctx, "dashboard", "0");
 
   const onePerServiceNode = {
     constraints: [SERVICE_NODE_CONSTRAINT],
@@ -164,13 +205,17 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       "/bin/sh", RENDER_SCRIPT, APISIX_TEMPLATE, "/dev/shm/apisix/config.yaml", APISIX_CONF,
       `${PLACEHOLDER.adminKey}=${secretPath(SECRET.adminKey)}`,
       `${PLACEHOLDER.dataKey}=${secretPath(SECRET.dataKey)}`,
+      ...apisixEtcd.pairs,
       "--", "/docker-entrypoint.sh", "docker-start",
     ],
     mode: { replicas },
-    networks: attach("apisix", NET.edge, NET.platform, NET.backend),
+    listens: [{ port: APISIX_PROXY_PORT, what: "gateway" }, { port: APISIX_ADMIN_PORT, what: "admin API" }, { port: APISIX_METRICS_PORT, what: "metrics" }],
+    // edge: the traffic in; platform: the upstreams and Redis; etcd: its configuration; admin: the routes applier.
+    networks: attach("apisix", NET.edge, NET.platform, NET.etcd, NET.admin),
     secrets: [
       { key: SECRET.adminKey, target: secretPath(SECRET.adminKey), mode: 0o400, uid: APISIX_UID, gid: APISIX_UID },
       { key: SECRET.dataKey, target: secretPath(SECRET.dataKey), mode: 0o400, uid: APISIX_UID, gid: APISIX_UID },
+      ...apisixEtcd.secrets,
     ],
     configs: [
       { key: render.key, target: RENDER_SCRIPT, mode: 0o555 },
@@ -200,13 +245,16 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
       "/bin/sh", RENDER_SCRIPT, DASHBOARD_TEMPLATE, "/dev/shm/apisix-dashboard/conf.yaml", DASHBOARD_CONF,
       `${PLACEHOLDER.dashboardPassword}=${secretPath(SECRET.dashboardPassword)}`,
       `${PLACEHOLDER.dashboardJwt}=${secretPath(SECRET.dashboardJwt)}`,
+      ...dashboardEtcd.pairs,
       "--", "/usr/local/apisix-dashboard/manager-api",
     ],
     mode: { replicas },
-    networks: attach("apisix-dashboard", NET.platform, NET.backend),
+    listens: [{ port: APISIX_DASHBOARD_PORT, what: "dashboard" }],
+    networks: attach("apisix-dashboard", NET.platform, NET.etcd),
     secrets: [
       { key: SECRET.dashboardPassword, target: secretPath(SECRET.dashboardPassword), mode: 0o400, uid: "0", gid: "0" },
       { key: SECRET.dashboardJwt, target: secretPath(SECRET.dashboardJwt), mode: 0o400, uid: "0", gid: "0" },
+      ...dashboardEtcd.secrets,
     ],
     configs: [
       { key: render.key, target: RENDER_SCRIPT, mode: 0o555 },
@@ -232,25 +280,28 @@ export function apisixSpecs(ctx: ApisixContext): PlatformSpec {
     component: "apisix-routes",
     image: APPLY_IMAGE,
     entrypoint: ["/bin/sh", APPLY_SCRIPT],
+    // curl_user needs no capability; scratch files and the ready file go to a memory-only /tmp.
+    hardening: LOCKED_DOWN,
     env: {
       ADMIN_URL: `http://apisix:${APISIX_ADMIN_PORT}`,
       ADMIN_KEY_FILE: secretPath(SECRET.adminKey),
       MANIFEST: APPLY_MANIFEST,
-      ...(withRedis ? { REDIS_PASSWORD_FILE: secretPath(REDIS_PASSWORD_SECRET) } : {}),
+      ...(withRedis ? { REDIS_PASSWORD_FILE: secretPath(REDIS_RATELIMIT_SECRET) } : {}),
       APPLY_INTERVAL: "600",
       RETRY_DELAY: "5",
       READY_FILE: APPLY_READY,
     },
     mode: { replicas: 1 },
-    networks: attach("apisix-routes", NET.backend),
+    networks: attach("apisix-routes", NET.admin),
     secrets: [
       { key: SECRET.adminKey, target: secretPath(SECRET.adminKey), mode: 0o400, uid: CURL_UID, gid: CURL_UID },
-      ...(withRedis ? [{ key: REDIS_PASSWORD_SECRET, target: secretPath(REDIS_PASSWORD_SECRET), mode: 0o400, uid: CURL_UID, gid: CURL_UID }] : []),
+      ...(withRedis ? [{ key: REDIS_RATELIMIT_SECRET, target: secretPath(REDIS_RATELIMIT_SECRET), mode: 0o400, uid: CURL_UID, gid: CURL_UID }] : []),
     ],
     configs: [
       { key: applyScript.key, target: APPLY_SCRIPT, mode: 0o555 },
       { key: manifest.key, target: APPLY_MANIFEST, mode: 0o444 },
     ],
+    mounts: [{ type: "tmpfs", source: "", target: "/tmp", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 }],
     placement: { constraints: [SERVICE_NODE_CONSTRAINT], spread: [] },
     resources: { limits: { cpus: 0.25, memoryBytes: 64 * MiB }, reservations: { cpus: 0.01, memoryBytes: 16 * MiB } },
     healthcheck: {

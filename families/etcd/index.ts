@@ -4,12 +4,12 @@ import { unpinnedImageWarnings } from "../kit/images";
 import { memberTargets } from "../kit/scrape";
 import { quorumRules } from "../kit/rules";
 import { etcdArea, type EtcdSection } from "./settings";
-import { etcdEndpoints, etcdMembers, etcdPrefix, etcdSpecs, ETCD_CLIENT_PORT } from "./specs";
+import { etcdEndpoints, etcdMembers, etcdPrefix, etcdSpecs, ETCD_CLIENT_PORT, ETCD_ROOT_SECRET } from "./specs";
 import { ETCD_RECIPES } from "./e2e";
 import { etcdBackup } from "./backup";
 
 export { etcdArea, type EtcdSection } from "./settings";
-export { etcdEndpoints, etcdMembers, etcdPrefix, ETCD_CLIENT_PORT, ETCD_PEER_PORT } from "./specs";
+export { etcdClientAuth, etcdEndpoints, etcdMembers, etcdPrefix, ETCD_CLIENT_PORT, ETCD_CLIENT_ROLE, ETCD_CLIENTS, ETCD_PEER_PORT, ETCD_ROOT_SECRET, type EtcdClient } from "./specs";
 
 function build(ctx: FamilyContext<EtcdSection>) {
   const members = etcdMembers(ctx);
@@ -32,7 +32,11 @@ function build(ctx: FamilyContext<EtcdSection>) {
         ],
       }]
       : [],
-    outputs: { plain: { etcd: { endpoints: etcdEndpoints(ctx), prefix: etcdPrefix(ctx) } }, secret: {} },
+    outputs: {
+      plain: { etcd: { endpoints: etcdEndpoints(ctx), prefix: etcdPrefix(ctx) } },
+      // For operators (etcdctl --user root): applications get no etcd credentials.
+      secret: watched ? { etcdRootPassword: { from: [ETCD_ROOT_SECRET], build: ([pw]) => pw } } : {},
+    },
     warnings: watched ? unpinnedImageWarnings(ctx.section.images) : [],
     backup: etcdBackup(ctx),
   });

@@ -11,7 +11,7 @@ import { yamlDocument } from "../../lib/yaml";
 import { GiB, MiB } from "../../lib/size";
 import type { NodeSpec } from "../../core/topology";
 import { pinTo, SERVICE_NODE_CONSTRAINT } from "../../core/placement";
-import { configSpec, EMPTY_PLATFORM, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type FileRef, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "../../core/model";
+import { configSpec, EMPTY_PLATFORM, NO_CAPABILITIES, LOCKED_DOWN, rollbackOf, STATEFUL_UPDATE, STATELESS_UPDATE, type FileRef, type PlatformSpec, type SecretSpec, type ServiceSpec, type VolumeSpec } from "../../core/model";
 import { NET } from "../../core/networks";
 import type { AlertRule, FamilyContext, FamilyPart, RuleGroup } from "../kit/family";
 import { attach, frontDefaults } from "../kit/front";
@@ -236,6 +236,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "prometheus"),
     name: "prometheus",
     component: "prometheus",
+    hardening: NO_CAPABILITIES,
     image: mon.images.prometheus,
     command: [
       `--config.file=${PROMETHEUS_CONFIG}`,
@@ -246,7 +247,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       "--web.console.templates=/usr/share/prometheus/consoles",
     ],
     mode: { replicas: 1 },
-    networks: attach("prometheus", NET.backend, NET.platform),
+    // Off the platform network: applications never reach its API. Scrapes go over each family's own network.
+    listens: [{ port: PORTS.prometheus, what: "query API, UI" }],
+    networks: attach("prometheus", NET.monitoring, NET.backend, NET.etcd),
     secrets: scrapeSecrets(others),
     configs: [
       { key: prom.key, target: PROMETHEUS_CONFIG, mode: 0o444 },
@@ -267,6 +270,7 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "alertmanager"),
     name: "alertmanager",
     component: "alertmanager",
+    hardening: NO_CAPABILITIES,
     image: mon.images.alertmanager,
     command: [
       `--config.file=${ALERTMANAGER_CONFIG}`,
@@ -275,8 +279,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       "--cluster.listen-address=",
     ],
     mode: { replicas: 1 },
-    // The platform network has a route out, for the webhook.
-    networks: attach("alertmanager", NET.backend, NET.platform),
+    // Only Prometheus, Grafana and the exporters share its network (a route out, for the webhook): applications cannot silence alerts.
+    listens: [{ port: PORTS.alertmanager, what: "API (alerts, silences)" }],
+    networks: attach("alertmanager", NET.monitoring),
     secrets: mon.alertWebhookUrl !== "" ? [{ key: ALERT_WEBHOOK_SECRET, target: `/run/secrets/${ALERT_WEBHOOK_SECRET}`, mode: 0o400, uid: NOBODY, gid: NOBODY }] : [],
     configs: [{ key: am.key, target: ALERTMANAGER_CONFIG, mode: 0o444 }],
     mounts: [{ type: "volume", source: "alertmanager-data", target: "/alertmanager", readOnly: false }],
@@ -306,7 +311,9 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
       GF_PATHS_DATA: "/var/lib/grafana",
     },
     mode: { replicas: 1 },
-    networks: attach("grafana", NET.backend, NET.platform),
+    // platform: the operators' tunnel (Grafana asks for its password); monitoring: its datasources.
+    listens: [{ port: PORTS.grafana, what: "UI (password)" }],
+    networks: attach("grafana", NET.monitoring, NET.platform),
     secrets: [{ key: GRAFANA_PASSWORD_SECRET, target: `/run/secrets/${GRAFANA_PASSWORD_SECRET}`, mode: 0o400, uid: "472", gid: "0" }],
     configs: [
       { key: datasources.key, target: "/etc/grafana/provisioning/datasources/platform.yaml", mode: 0o444 },
@@ -332,6 +339,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ...frontDefaults(ctx, "node-exporter"),
     name: "node-exporter",
     component: "node-exporter",
+    // Reads the host's /proc, /sys and / through read-only binds; writes nothing.
+    hardening: LOCKED_DOWN,
     image: mon.images.nodeExporter,
     command: [
       "--path.procfs=/host/proc",
@@ -343,7 +352,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     hostname: "{{.Node.Hostname}}",
     mode: { global: true },
     endpointMode: "dnsrr",
-    networks: attach("node-exporter", NET.backend),
+    listens: [{ port: PORTS.nodeExporter, what: "metrics" }],
+    networks: attach("node-exporter", NET.monitoring),
     mounts: [
       { type: "bind", source: "/proc", target: "/host/proc", readOnly: true },
       { type: "bind", source: "/sys", target: "/host/sys", readOnly: true },
@@ -372,7 +382,8 @@ export function monitoringSpecs(ctx: MonitoringContext, others: readonly FamilyP
     ],
     mode: { global: true },
     endpointMode: "dnsrr",
-    networks: attach("cadvisor", NET.backend),
+    listens: [{ port: PORTS.cadvisor, what: "metrics" }],
+    networks: attach("cadvisor", NET.monitoring),
     mounts: [
       { type: "bind", source: "/", target: "/rootfs", readOnly: true },
       { type: "bind", source: "/var/run", target: "/var/run", readOnly: true },

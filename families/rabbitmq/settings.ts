@@ -1,6 +1,6 @@
 /** Settings of the RabbitMQ cluster and its image. */
 import type { ConfigProblem } from "../../stacks/errors";
-import { int, perProfile, size, str, type SettingDef } from "../../stacks/schema";
+import { int, list, perProfile, size, str, type SettingDef } from "../../stacks/schema";
 import type { Values } from "../../stacks/config";
 import { memberCapacity } from "../../core/placement";
 import { sizeToBytes } from "../../lib/size";
@@ -18,8 +18,12 @@ export interface RabbitmqSection {
   readonly nodes: number;
   readonly memoryLimit: string;
   readonly adminUser: string;
+  /** One user and one virtual host (of the same name) per application. */
+  readonly apps: readonly string[];
   readonly images: Readonly<Record<keyof typeof RABBITMQ_IMAGES, string>>;
 }
+
+const APP_EXPECTED = 'a list of application names such as ["orders", "billing"] (lower-case letters, digits and -, at most 32 each)';
 
 export const RABBITMQ_SETTINGS: SettingDef[] = [
   {
@@ -49,6 +53,15 @@ export const RABBITMQ_SETTINGS: SettingDef[] = [
     parse: str({ pattern: /^[A-Za-z0-9_-]{1,32}$/, expected: "1-32 letters, digits, dashes or underscores" }),
     default: "admin",
   },
+  {
+    key: "rabbitmqApps",
+    group: G,
+    type: "array",
+    expected: APP_EXPECTED,
+    description: "Applications of the cluster: each gets its own user and its own virtual host of the same name (quorum by default), with rights on that virtual host only and no management tags. Their credentials are the secret stack output rabbitmqApps; the administrator stays with the operators.",
+    parse: list(str({ pattern: /^[a-z][a-z0-9-]{0,31}$/, expected: "an application name: a lower-case letter, then lower-case letters, digits or -, at most 32" }), { expected: APP_EXPECTED }),
+    default: [],
+  },
   ...imageSettings(G, RABBITMQ_IMAGES),
 ];
 
@@ -61,6 +74,7 @@ export const rabbitmqArea: FamilyArea<RabbitmqSection> = {
       nodes: get("rabbitmqNodes"),
       memoryLimit: get("rabbitmqMemoryLimit"),
       adminUser: get("rabbitmqAdminUser"),
+      apps: get("rabbitmqApps"),
       images: imagesOf(v, RABBITMQ_IMAGES),
     };
   },
@@ -71,6 +85,11 @@ export const rabbitmqArea: FamilyArea<RabbitmqSection> = {
     }
     if (sizeToBytes(s.memoryLimit) < sizeToBytes("256m")) {
       problems.push({ key: "rabbitmqMemoryLimit", expected: "at least 256m", given: s.memoryLimit });
+    }
+    const twice = s.apps.filter((a, i) => s.apps.indexOf(a) !== i);
+    if (twice.length > 0) problems.push({ key: "rabbitmqApps", expected: `each application once (remove the second ${[...new Set(twice)].join(", ")})`, given: s.apps });
+    if (s.apps.includes(s.adminUser)) {
+      problems.push({ key: "rabbitmqApps", expected: `application names other than the administrator rabbitmqAdminUser (${s.adminUser}): rename the application or set rabbitmqAdminUser`, given: s.apps });
     }
     return problems;
   },

@@ -18,6 +18,8 @@ import type { RabbitmqSection } from "./settings";
 export const RABBITMQ_PORTS = { amqp: 5672, management: 15672, prometheus: 15692, webStomp: 15674 } as const;
 export const RABBITMQ_COOKIE_SECRET = "rabbitmq-erlang-cookie";
 export const RABBITMQ_ADMIN_SECRET = "rabbitmq-admin-password";
+/** The password of an application's user (user and virtual host named after the application). */
+export const rabbitmqAppSecret = (app: string): string => `rabbitmq-app-${app}-password`;
 export const RABBITMQ_PLUGINS = ["rabbitmq_management", "rabbitmq_prometheus", "rabbitmq_web_stomp"] as const;
 
 const ETC = "/etc/rabbitmq";
@@ -75,16 +77,18 @@ export function rabbitmqConf(input: RabbitmqConfInput): string {
   ].join("\n");
 }
 
-/** Definitions every node imports at boot: the virtual host with quorum as its default queue type. */
-export function rabbitmqDefinitions(): string {
-  const description = "Platform virtual host: durable queues declared without x-queue-type are quorum queues";
+/**
+ * Definitions every node imports at boot: the platform's virtual host and one per
+ * application, each with quorum as its default queue type. Users and their rights come
+ * from the entrypoint (their passwords are secret files).
+ */
+export function rabbitmqDefinitions(apps: readonly string[] = []): string {
+  const vhost = (name: string, description: string) => ({ name, description, default_queue_type: "quorum", metadata: { description, tags: [], default_queue_type: "quorum" } });
   return JSON.stringify({
-    vhosts: [{
-      name: "/",
-      description,
-      default_queue_type: "quorum",
-      metadata: { description, tags: [], default_queue_type: "quorum" },
-    }],
+    vhosts: [
+      vhost("/", "Platform virtual host: durable queues declared without x-queue-type are quorum queues"),
+      ...apps.map((a) => vhost(a, `Virtual host of the application ${a} (its user alone has rights here): quorum by default`)),
+    ],
   }, null, 2) + "\n";
 }
 
@@ -106,13 +110,15 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
     definitionsDir: `${RUNTIME_DIR}/definitions`,
     memoryHighWatermarkBytes: Math.floor(memoryBytes * 0.6),
   }));
-  const definitions = configSpec(ctx.prefix, "rabbitmq-definitions", rabbitmqDefinitions());
+  const definitions = configSpec(ctx.prefix, "rabbitmq-definitions", rabbitmqDefinitions(rc.apps));
+  const appSecrets: SecretSpec[] = rc.apps.map((a) => randomSecret(ctx.prefix, rabbitmqAppSecret(a), 32, `Password of the RabbitMQ user ${a} (virtual host ${a} only).`));
   const plugins = configSpec(ctx.prefix, "rabbitmq-plugins", enabledPlugins());
   const script = configSpec(ctx.prefix, "rabbitmq-node-sh", familyFile(__dirname, "rabbitmq-node.sh"));
 
   const secretRefs: FileRef[] = [
     { key: cookie.key, target: `/run/secrets/${cookie.key}`, mode: 0o444 },
     { key: admin.key, target: `/run/secrets/${admin.key}`, mode: 0o444 },
+    ...appSecrets.map((s) => ({ key: s.key, target: `/run/secrets/${s.key}`, mode: 0o444 })),
   ];
 
   const services: ServiceSpec[] = nodes.map((m) => ({
@@ -124,6 +130,7 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
       RABBITMQ_ERLANG_COOKIE_SECRET: `/run/secrets/${cookie.key}`,
       RABBITMQ_ADMIN_USER: rc.adminUser,
       RABBITMQ_ADMIN_PASSWORD_FILE: `/run/secrets/${admin.key}`,
+      ...(rc.apps.length > 0 ? { RABBITMQ_APP_USER_FILES: rc.apps.map((a) => `${a}=/run/secrets/${rabbitmqAppSecret(a)}`).join(" ") } : {}),
       RABBITMQ_DEFINITIONS_TEMPLATE: `${ETC}/platform-definitions.json`,
       RABBITMQ_RUNTIME_DIR: RUNTIME_DIR,
       RABBITMQ_CONFIG_FILE: `${ETC}/rabbitmq.conf`,
@@ -131,6 +138,14 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
     },
     user: "rabbitmq",
     ports: [],
+    listens: [
+      { port: RABBITMQ_PORTS.amqp, what: "AMQP" },
+      { port: RABBITMQ_PORTS.management, what: "management API" },
+      { port: RABBITMQ_PORTS.prometheus, what: "metrics" },
+      { port: RABBITMQ_PORTS.webStomp, what: "Web STOMP" },
+      { port: 4369, what: "epmd" },
+      { port: 25672, what: "Erlang distribution" },
+    ],
     networks: [NET.platform, NET.backend].map((key) => ({ key, aliases: [m.name] })),
     secrets: secretRefs,
     configs: [
@@ -154,7 +169,7 @@ export function rabbitmqSpecs(ctx: FamilyContext<RabbitmqSection>): PlatformSpec
   return {
     networks: [],
     volumes: nodes.map((m) => memberVolume(ctx, m, "rabbitmq")),
-    secrets: [cookie, admin],
+    secrets: [cookie, admin, ...appSecrets],
     configs: [conf, definitions, plugins, script],
     services,
   };

@@ -9,6 +9,7 @@ import { quorumRules } from "../kit/rules";
 import type { Member } from "../kit/member";
 import { redisArea, type RedisSection } from "./settings";
 import {
+  redisAppSecret,
   redisEndpoint,
   redisMembers,
   redisSpecs,
@@ -23,7 +24,10 @@ import { REDIS_RECIPES } from "./e2e";
 import { redisBackup } from "./backup";
 
 export { redisArea, type RedisSection } from "./settings";
-export { redisEndpoint, redisMembers, sentinelAddresses, sentinelMembers, REDIS_ENDPOINT_SERVICE, REDIS_PASSWORD_SECRET, REDIS_PORT, SENTINEL_PORT } from "./specs";
+export {
+  redisAppSecret, redisEndpoint, redisMembers, sentinelAddresses, sentinelMembers,
+  REDIS_ENDPOINT_SERVICE, REDIS_PASSWORD_SECRET, REDIS_PORT, REDIS_RATELIMIT_SECRET, REDIS_USERS, SENTINEL_PORT,
+} from "./specs";
 
 /** Redis exporter multi-target scrape: the target is passed as ?target=redis://..., the exporter's address replaces it. */
 function exporterJob(job: string, list: readonly Member[], port: number): ScrapeJob {
@@ -77,14 +81,14 @@ function redisRules(r: RedisSection): AlertRule[] {
   ];
 }
 
-/** `redis://:<password>@host:port/0` for clients that cannot speak Sentinel. */
-export function redisUrl(endpoint: string, password: string): string {
-  return `redis://:${encodeURIComponent(password)}@${endpoint}/0`;
+/** `redis://<user>:<password>@host:port/0` for clients that cannot speak Sentinel. */
+export function redisUrl(endpoint: string, user: string, password: string): string {
+  return `redis://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${endpoint}/0`;
 }
 
-/** Lettuce/Spring form: `redis-sentinel://:<password>@s1:26379,s2:26379/0#<master>`. */
-export function redisSentinelUri(sentinels: readonly string[], masterName: string, password: string): string {
-  return `redis-sentinel://:${encodeURIComponent(password)}@${sentinels.join(",")}/0#${masterName}`;
+/** Lettuce/Spring form: `redis-sentinel://<user>:<password>@s1:26379,s2:26379/0#<master>` (the Sentinels know the user too, for discovery only). */
+export function redisSentinelUri(sentinels: readonly string[], masterName: string, user: string, password: string): string {
+  return `redis-sentinel://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${sentinels.join(",")}/0#${masterName}`;
 }
 
 function build(ctx: FamilyContext<RedisSection>) {
@@ -95,18 +99,30 @@ function build(ctx: FamilyContext<RedisSection>) {
     masterName: ctx.section.masterName,
     members: redisMembers(ctx).map((m) => `${m.name}:${REDIS_PORT}`),
   };
-  const password = [REDIS_PASSWORD_SECRET];
+  const apps = ctx.section.appUsers;
   return familyPart("redis", redisSpecs(ctx), {
     scrapeJobs: [exporterJob("redis", redisMembers(ctx), REDIS_PORT), exporterJob("redis-sentinel", sentinelMembers(ctx), SENTINEL_PORT)],
     alertRules: [{ name: "redis", rules: redisRules(ctx.section) }],
     // Data members replicate but do not vote (Sentinel decides the failover): one survivor keeps Redis serving.
     quorum: { redis: { voting: false } },
     outputs: {
-      plain: { redis },
+      plain: { redis: { ...redis, appUsers: apps.map((u) => u.name) } },
       secret: {
-        redisPassword: { from: password, build: ([pw]) => pw },
-        redisUrl: { from: password, build: ([pw]) => redisUrl(redis.endpoint, pw) },
-        redisSentinelUri: { from: password, build: ([pw]) => redisSentinelUri(redis.sentinels, redis.masterName, pw) },
+        // For operators (redis-cli --user admin): no application gets it.
+        redisAdminPassword: { from: [REDIS_PASSWORD_SECRET], build: ([pw]) => pw },
+        // Each application's own login, limited to its key patterns.
+        ...(apps.length > 0 ? {
+          redisApps: {
+            from: apps.map(redisAppSecret),
+            build: (passwords) => Object.fromEntries(apps.map((u, i) => [u.name, {
+              user: u.name,
+              password: passwords[i],
+              keyPatterns: u.keyPatterns,
+              url: redisUrl(redis.endpoint, u.name, passwords[i]),
+              sentinelUri: redisSentinelUri(redis.sentinels, redis.masterName, u.name, passwords[i]),
+            }])),
+          },
+        } : {}),
       },
     },
     warnings: unpinnedImageWarnings(ctx.section.images),

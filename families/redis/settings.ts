@@ -1,6 +1,7 @@
 /** Settings of Redis with Sentinel, the stable endpoint and the Redis exporter, and their images. */
 import type { ConfigProblem } from "../../stacks/errors";
-import { int, oneOf, perProfile, size, str, type SettingDef } from "../../stacks/schema";
+import { int, list, oneOf, perProfile, size, str, type SettingDef } from "../../stacks/schema";
+import { ValueError } from "../../stacks/errors";
 import type { Values } from "../../stacks/config";
 import { majority, memberCapacity } from "../../core/placement";
 import { imageSettings, imagesOf, type ImageDefault } from "../kit/images";
@@ -40,7 +41,35 @@ export interface RedisSection {
   readonly failoverTimeoutMs: number;
   /** Replicas of the stable `redis` endpoint (HAProxy) for clients that cannot speak Sentinel. */
   readonly endpointReplicas: number;
+  /** One ACL user per application, each limited to its key patterns. */
+  readonly appUsers: readonly RedisAppUser[];
   readonly images: Readonly<Record<keyof typeof REDIS_IMAGES, string>>;
+}
+
+export interface RedisAppUser {
+  /** ACL user name, e.g. orders. */
+  readonly name: string;
+  /** Key patterns the user may touch (Redis ACL glob, without the ~), e.g. orders:*. */
+  readonly keyPatterns: readonly string[];
+}
+
+/** User names the platform's own users take. */
+export const RESERVED_REDIS_USERS = ["default", "admin", "health", "replication", "sentinel", "apisix-ratelimit"] as const;
+
+const APP_USER_EXPECTED = 'an application name and its key patterns, e.g. "orders ~orders:*" or "billing ~billing:* ~invoices:*" (name: lower-case letters, digits and -, at most 32; patterns: ~ followed by letters, digits and :_-.*{})';
+
+/** Parses "orders ~orders:* ~carts:*" into a user and its key patterns. */
+export function parseRedisAppUser(value: unknown): RedisAppUser {
+  if (typeof value !== "string") throw new ValueError(APP_USER_EXPECTED, value);
+  const [name, ...patterns] = value.trim().split(/\s+/);
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name ?? "") || patterns.length === 0 || !patterns.every((p) => /^~[A-Za-z0-9:_.{}*-]+$/.test(p))) {
+    throw new ValueError(APP_USER_EXPECTED, value);
+  }
+  if ((RESERVED_REDIS_USERS as readonly string[]).includes(name)) {
+    throw new ValueError(`an application name other than the platform's own users (${RESERVED_REDIS_USERS.join(", ")})`, value);
+  }
+  if (patterns.includes("~*")) throw new ValueError("key patterns narrower than ~* (every key is the admin's; give the application its own prefix, e.g. ~orders:*)", value);
+  return { name, keyPatterns: patterns.map((p) => p.slice(1)) };
 }
 
 export const REDIS_SETTINGS: SettingDef[] = [
@@ -116,6 +145,15 @@ export const REDIS_SETTINGS: SettingDef[] = [
     parse: int(1, 5),
     default: 2,
   },
+  {
+    key: "redisAppUsers",
+    group: G,
+    type: "array",
+    expected: `a list of ${APP_USER_EXPECTED}`,
+    description: "Redis ACL users of the applications, one each, limited to their key patterns (and pub/sub channels of the same patterns), without admin or dangerous commands (CONFIG, FLUSHALL, DEBUG, KEYS, ...). Each gets its own password, handed out in the secret stack output redisApps.",
+    parse: list(parseRedisAppUser, { expected: `a list of ${APP_USER_EXPECTED}` }),
+    default: [],
+  },
   ...imageSettings(G, REDIS_IMAGES),
 ];
 
@@ -135,6 +173,7 @@ export const redisArea: FamilyArea<RedisSection> = {
       downAfterMs: get("redisDownAfterMs"),
       failoverTimeoutMs: get("redisFailoverTimeoutMs"),
       endpointReplicas: get("redisEndpointReplicas"),
+      appUsers: get("redisAppUsers"),
       images: imagesOf(v, REDIS_IMAGES),
     };
   },
@@ -149,6 +188,11 @@ export const redisArea: FamilyArea<RedisSection> = {
     }
     if (s.failoverTimeoutMs <= s.downAfterMs) {
       problems.push({ key: "redisFailoverTimeoutMs", expected: `more than redisDownAfterMs (${s.downAfterMs})`, given: s.failoverTimeoutMs });
+    }
+    const names = s.appUsers.map((u) => u.name);
+    const twice = names.filter((n, i) => names.indexOf(n) !== i);
+    if (twice.length > 0) {
+      problems.push({ key: "redisAppUsers", expected: `each application once (${[...new Set(twice)].join(", ")} appear twice: merge their key patterns into one entry)`, given: names });
     }
     return problems;
   },

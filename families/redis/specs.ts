@@ -10,6 +10,7 @@ import {
   rollbackOf,
   RESTART_ANY,
   STATELESS_UPDATE,
+  LOCKED_DOWN,
   type ConfigSpec,
   type FileRef,
   type PlatformSpec,
@@ -25,7 +26,7 @@ import { familyFile } from "../kit/files";
 import { members, memberVolume, pinnedMember, type Member } from "../kit/member";
 import { RENDER_SCRIPT, renderSecretsConfig } from "../kit/render-secrets";
 import { randomSecret } from "../kit/secrets";
-import type { RedisSection } from "./settings";
+import type { RedisAppUser, RedisSection } from "./settings";
 import { httpGetTest } from "../kit/health";
 
 type RedisContext = FamilyContext<RedisSection>;
@@ -37,10 +38,67 @@ export const REDIS_ENDPOINT_MONITOR_PORT = 8404;
 export const REDIS_EXPORTER_PORT = 9121;
 /** Service name (and DNS name) of the stable endpoint that always leads to the master. */
 export const REDIS_ENDPOINT_SERVICE = "redis";
-/** Key of the secret both data members and Sentinels (and clients) use. */
+/** Key of the admin user's password (operators, the exporter): never handed to an application. */
 export const REDIS_PASSWORD_SECRET = "redis-password";
 
+/**
+ * The ACL users of the platform itself. Every server's `default` user is off; the health
+ * user has no password and may only PING and ROLE (health checks, HAProxy's master check,
+ * a Sentinel asking a member its role).
+ */
+export const REDIS_USERS = {
+  admin: "admin",
+  health: "health",
+  replication: "replication",
+  sentinel: "sentinel",
+  rateLimit: "apisix-ratelimit",
+} as const;
+
+export const REDIS_REPLICATION_SECRET = "redis-replication-password";
+export const REDIS_SENTINEL_SECRET = "redis-sentinel-password";
+/** The APISIX rate limiter's password (user apisix-ratelimit, limit-count's keys only). */
+export const REDIS_RATELIMIT_SECRET = "redis-ratelimit-password";
+export const redisAppSecret = (user: Pick<RedisAppUser, "name">): string => `redis-app-${user.name}-password`;
+
+/** Where limit-count keeps its counters: its keys start with the plugin's name (apisix/plugins/limit-count/limit-count-redis.lua). */
+export const RATELIMIT_KEY_PATTERN = "limit-count*";
+
 const PASSWORD_PATH = `/run/secrets/${REDIS_PASSWORD_SECRET}`;
+const secretFile = (key: string): string => `/run/secrets/${key}`;
+
+/** The Sentinel user's commands on a data member, as the Redis Sentinel documentation lists them. */
+const SENTINEL_ON_MEMBER = "allchannels -@all +multi +slaveof +ping +exec +subscribe +config|rewrite +role +publish +info +client|setname +client|kill +script|kill";
+/** What anyone may ask a Sentinel: who the master is and who the others are (no SET, FAILOVER, RESET, CONFIG). */
+const SENTINEL_DISCOVERY = "resetchannels &+switch-master -@all +ping +hello +client|setname +subscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|sentinels +sentinel|replicas +sentinel|slaves";
+
+/** The data members' users, without passwords (the entrypoint adds each one's hash). */
+export function memberAclTemplate(apps: readonly RedisAppUser[]): string {
+  return [
+    "user default off",
+    `user ${REDIS_USERS.health} on nopass resetchannels -@all +ping +role`,
+    `user ${REDIS_USERS.admin} on ~* &* +@all`,
+    `user ${REDIS_USERS.replication} on resetchannels -@all +psync +replconf +ping`,
+    `user ${REDIS_USERS.sentinel} on ${SENTINEL_ON_MEMBER}`,
+    `user ${REDIS_USERS.rateLimit} on ~${RATELIMIT_KEY_PATTERN} resetchannels -@all +ping +eval +evalsha +ttl +set +incrby`,
+    ...apps.map((u) => `user ${u.name} on ${u.keyPatterns.map((k) => `~${k}`).join(" ")} resetchannels ${u.keyPatterns.map((k) => `&${k}`).join(" ")} +@all -@admin -@dangerous`),
+    "",
+  ].join("\n");
+}
+
+/** The Sentinels' users: discovery for anyone and for each application's login, everything for the Sentinels and the admin. */
+export function sentinelAclTemplate(apps: readonly RedisAppUser[]): string {
+  return [
+    `user default on nopass ${SENTINEL_DISCOVERY}`,
+    `user ${REDIS_USERS.health} on nopass -@all +ping`,
+    `user ${REDIS_USERS.sentinel} on allchannels +@all`,
+    `user ${REDIS_USERS.admin} on allchannels +@all`,
+    ...apps.map((u) => `user ${u.name} on ${SENTINEL_DISCOVERY}`),
+    "",
+  ].join("\n");
+}
+
+/** "user=/run/secrets/file ..." for the entrypoints' render_acl. */
+const userPasswords = (pairs: readonly (readonly [string, string])[]): string => pairs.map(([user, key]) => `${user}=${secretFile(key)}`).join(" ");
 const REDIS_DIR = "/etc/redis";
 const MEMBER_SCRIPT = `${REDIS_DIR}/redis-member.sh`;
 const SENTINEL_SCRIPT = `${REDIS_DIR}/redis-sentinel.sh`;
@@ -79,7 +137,8 @@ export function redisConf(input: RedisConfInput): string {
   return [
     "# Shared by every data member. The entrypoint's runtime file includes this one and adds",
     "# bind, port, dir, the announced hostname, the passwords (from the secret file) and replicaof.",
-    "protected-mode no",
+    // With the default user off, protected mode has nothing to guard; "yes" keeps it so if a template ever turned default on without a password.
+    "protected-mode yes",
     "appendonly yes",
     "appendfsync everysec",
     "aof-use-rdb-preamble yes",
@@ -128,7 +187,7 @@ export interface HaproxyCfgInput {
 export function haproxyCfg(input: HaproxyCfgInput): string {
   const lines = [
     "# The stable redis endpoint: forwards to the one member that reports role:master.",
-    "# The password comes from the entrypoint's process environment (read from the secret file).",
+    "# The master check logs in as the password-less health user (PING and ROLE only).",
     "global",
     "  log stdout format raw local0 info",
     "  maxconn 4096",
@@ -170,10 +229,12 @@ export function haproxyCfg(input: HaproxyCfgInput): string {
     "backend redis_master",
     "  option tcp-check",
     "  tcp-check connect",
-    '  tcp-check send "AUTH ${REDIS_PASSWORD}\\r\\n"',
+    // The health user has no password and may run PING and ROLE only: nothing secret here.
+    `  tcp-check send "AUTH ${REDIS_USERS.health} ${REDIS_USERS.health}\\r\\n"`,
     "  tcp-check expect string +OK",
-    '  tcp-check send "INFO replication\\r\\n"',
-    "  tcp-check expect string role:master",
+    '  tcp-check send "ROLE\\r\\n"',
+    // A master's ROLE answer starts *3 $6 master (a replica's: *5 $5 slave).
+    "  tcp-check expect binary 2a330d0a24360d0a6d6173746572",
     '  tcp-check send "QUIT\\r\\n"',
     "  tcp-check expect string +OK",
     // A member that stops being master drops its clients, so they reconnect to the new one.
@@ -189,11 +250,16 @@ export function sentinelId(ctx: Pick<RedisContext, "config" | "prefix">, name: s
   return createHash("sha1").update(`${ctx.config.stack}/${ctx.prefix}/${name}`).digest("hex");
 }
 
-const passwordRef: FileRef = { key: REDIS_PASSWORD_SECRET, target: PASSWORD_PATH, mode: 0o444 };
+const fileRef = (key: string): FileRef => ({ key, target: secretFile(key), mode: 0o444 });
 
-function authedPing(port: number): string[] {
-  return ["CMD-SHELL", `REDISCLI_AUTH="$(cat ${PASSWORD_PATH})" redis-cli -p ${port} ping | grep -q PONG`];
+/** PING as the password-less health user: no secret in the check's environment or argv. */
+function healthPing(port: number): string[] {
+  return ["CMD-SHELL", `redis-cli -p ${port} --user ${REDIS_USERS.health} --pass ${REDIS_USERS.health} --no-auth-warning ping | grep -q PONG`];
 }
+
+const ACL_LIB = `${REDIS_DIR}/redis-acl.sh`;
+const MEMBER_ACL = `${REDIS_DIR}/users.acl.tmpl`;
+const SENTINEL_ACL = `${REDIS_DIR}/sentinel-users.tmpl`;
 
 const networks = [NET.platform, NET.backend];
 const aliased = (name: string): ServiceSpec["networks"] => networks.map((key) => ({ key, aliases: [name] }));
@@ -208,7 +274,24 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
   const memberList = data.map((m) => `${m.name}:${REDIS_PORT}`).join(" ");
   const maxmemoryBytes = sizeToBytes(r.maxmemory);
 
-  const password: SecretSpec = randomSecret(ctx.prefix, REDIS_PASSWORD_SECRET, 32, "Password of the Redis data members and Sentinels (requirepass, masterauth, sentinel auth-pass).");
+  const apps = r.appUsers;
+  const secrets: SecretSpec[] = [
+    randomSecret(ctx.prefix, REDIS_PASSWORD_SECRET, 32, "Password of the Redis ACL user admin (operators and the exporter; never an application)."),
+    randomSecret(ctx.prefix, REDIS_REPLICATION_SECRET, 32, "Password of the Redis ACL user replication (replicas to their master)."),
+    randomSecret(ctx.prefix, REDIS_SENTINEL_SECRET, 32, "Password of the Redis ACL user sentinel (Sentinels to the members and to each other)."),
+    randomSecret(ctx.prefix, REDIS_RATELIMIT_SECRET, 32, "Password of the Redis ACL user apisix-ratelimit (APISIX limit-count counters only)."),
+    ...apps.map((u) => randomSecret(ctx.prefix, redisAppSecret(u), 32, `Password of the Redis ACL user ${u.name} (keys ${u.keyPatterns.join(" ")})`)),
+  ];
+  const memberUsers: [string, string][] = [
+    [REDIS_USERS.admin, REDIS_PASSWORD_SECRET], [REDIS_USERS.replication, REDIS_REPLICATION_SECRET], [REDIS_USERS.sentinel, REDIS_SENTINEL_SECRET],
+    [REDIS_USERS.rateLimit, REDIS_RATELIMIT_SECRET], ...apps.map((u): [string, string] => [u.name, redisAppSecret(u)]),
+  ];
+  const sentinelUsers: [string, string][] = [
+    [REDIS_USERS.sentinel, REDIS_SENTINEL_SECRET], [REDIS_USERS.admin, REDIS_PASSWORD_SECRET], ...apps.map((u): [string, string] => [u.name, redisAppSecret(u)]),
+  ];
+  const aclLib = configSpec(ctx.prefix, "redis-acl-sh", familyFile(__dirname, "redis-acl.sh"));
+  const memberAcl = configSpec(ctx.prefix, "redis-users-acl", memberAclTemplate(apps));
+  const sentinelAcl = configSpec(ctx.prefix, "redis-sentinel-users", sentinelAclTemplate(apps));
   const conf = configSpec(ctx.prefix, "redis-conf", redisConf({
     maxmemoryBytes,
     maxmemoryPolicy: r.maxmemoryPolicy,
@@ -228,14 +311,19 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     nameserver: "127.0.0.11:53",
   }));
   const endpointScript = configSpec(ctx.prefix, "redis-endpoint-sh", familyFile(__dirname, "redis-endpoint.sh"));
-  const configs: ConfigSpec[] = [conf, memberScript, sentinelBody, sentinelScript, endpointCfg, endpointScript];
+  const configs: ConfigSpec[] = [conf, memberScript, sentinelBody, sentinelScript, endpointCfg, endpointScript, aclLib, memberAcl, sentinelAcl];
 
   const dataServices: ServiceSpec[] = data.map((m) => ({
     ...pinnedMember(ctx, m, "redis"),
     image,
     entrypoint: [MEMBER_SCRIPT],
     env: {
-      REDIS_PASSWORD_FILE: PASSWORD_PATH,
+      REDIS_ACL_LIB: ACL_LIB,
+      REDIS_ACL_TEMPLATE: MEMBER_ACL,
+      REDIS_ACL_USER_FILES: userPasswords(memberUsers),
+      REDIS_REPLICATION_USER: REDIS_USERS.replication,
+      REDIS_REPLICATION_PASSWORD_FILE: secretFile(REDIS_REPLICATION_SECRET),
+      REDIS_HEALTH_USER: REDIS_USERS.health,
       REDIS_CONFIG: `${REDIS_DIR}/redis.conf`,
       REDIS_RUNTIME_DIR: "/run/redis",
       REDIS_DATA_DIR: "/data",
@@ -247,12 +335,16 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       REDIS_DISCOVERY_TIMEOUT: "90",
     },
     user: "redis",
+    hardening: LOCKED_DOWN,
     ports: [],
+    listens: [{ port: REDIS_PORT, what: "data, replication" }],
     networks: aliased(m.name),
-    secrets: [passwordRef],
+    secrets: memberUsers.map(([, key]) => fileRef(key)),
     configs: [
       { key: conf.key, target: `${REDIS_DIR}/redis.conf`, mode: 0o444 },
       { key: memberScript.key, target: MEMBER_SCRIPT, mode: 0o555 },
+      { key: aclLib.key, target: ACL_LIB, mode: 0o444 },
+      { key: memberAcl.key, target: MEMBER_ACL, mode: 0o444 },
     ],
     mounts: [
       { type: "volume", source: `${m.name}-data`, target: "/data", readOnly: false },
@@ -262,7 +354,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       limits: { cpus: 1, memoryBytes: 2 * maxmemoryBytes },
       reservations: { cpus: 0.1, memoryBytes: maxmemoryBytes },
     },
-    healthcheck: { test: authedPing(REDIS_PORT), interval: "10s", timeout: "5s", retries: 3, startPeriod: "2m" },
+    healthcheck: { test: healthPing(REDIS_PORT), interval: "10s", timeout: "5s", retries: 3, startPeriod: "2m" },
     stopGracePeriod: "30s",
   }));
 
@@ -271,7 +363,12 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     image,
     entrypoint: [SENTINEL_SCRIPT],
     env: {
-      REDIS_PASSWORD_FILE: PASSWORD_PATH,
+      REDIS_ACL_LIB: ACL_LIB,
+      SENTINEL_ACL_TEMPLATE: SENTINEL_ACL,
+      REDIS_ACL_USER_FILES: userPasswords(sentinelUsers),
+      SENTINEL_USER: REDIS_USERS.sentinel,
+      SENTINEL_PASSWORD_FILE: secretFile(REDIS_SENTINEL_SECRET),
+      REDIS_HEALTH_USER: REDIS_USERS.health,
       SENTINEL_CONFIG: `${REDIS_DIR}/sentinel.conf`,
       SENTINEL_RUNTIME_DIR: "/run/sentinel",
       SENTINEL_ANNOUNCE_HOST: s.name,
@@ -284,12 +381,16 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       REDIS_FIRST_MASTER: firstMaster,
     },
     user: "redis",
+    hardening: LOCKED_DOWN,
     ports: [],
+    listens: [{ port: SENTINEL_PORT, what: "sentinel" }],
     networks: aliased(s.name),
-    secrets: [passwordRef],
+    secrets: sentinelUsers.map(([, key]) => fileRef(key)),
     configs: [
       { key: sentinelBody.key, target: `${REDIS_DIR}/sentinel.conf`, mode: 0o444 },
       { key: sentinelScript.key, target: SENTINEL_SCRIPT, mode: 0o555 },
+      { key: aclLib.key, target: ACL_LIB, mode: 0o444 },
+      { key: sentinelAcl.key, target: SENTINEL_ACL, mode: 0o444 },
     ],
     mounts: [
       { type: "tmpfs", source: "", target: "/run/sentinel", readOnly: false, tmpfsSizeBytes: 1 * MiB, tmpfsMode: 0o777 },
@@ -298,7 +399,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
       limits: { cpus: 0.25, memoryBytes: 64 * MiB },
       reservations: { cpus: 0.02, memoryBytes: 16 * MiB },
     },
-    healthcheck: { test: authedPing(SENTINEL_PORT), interval: "10s", timeout: "5s", retries: 3, startPeriod: "30s" },
+    healthcheck: { test: healthPing(SENTINEL_PORT), interval: "10s", timeout: "5s", retries: 3, startPeriod: "30s" },
     stopGracePeriod: "10s",
   }));
 
@@ -307,13 +408,15 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     component: "redis-endpoint",
     image: r.images.haproxy,
     entrypoint: [ENDPOINT_SCRIPT],
-    env: { REDIS_PASSWORD_FILE: PASSWORD_PATH, HAPROXY_CONFIG: ENDPOINT_CONFIG },
+    env: { HAPROXY_CONFIG: ENDPOINT_CONFIG },
     user: "haproxy",
+    hardening: LOCKED_DOWN,
     mode: { replicas: r.endpointReplicas },
     endpointMode: ctx.config.docker.endpointMode,
     ports: [],
+    listens: [{ port: REDIS_PORT, what: "master endpoint" }, { port: REDIS_ENDPOINT_MONITOR_PORT, what: "health" }],
     networks: aliased(REDIS_ENDPOINT_SERVICE),
-    secrets: [passwordRef],
+    secrets: [],
     configs: [
       { key: endpointCfg.key, target: ENDPOINT_CONFIG, mode: 0o444 },
       { key: endpointScript.key, target: ENDPOINT_SCRIPT, mode: 0o555 },
@@ -354,9 +457,10 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
     entrypoint: [
       "/bin/sh", RENDER_SCRIPT, "/platform/redis-exporter-passwords.json.tmpl", EXPORTER_PASSWORDS, "-",
       `__REDIS_PASSWORD__=${PASSWORD_PATH}`,
-      "--", "/redis_exporter", `--redis.password-file=${EXPORTER_PASSWORDS}`, "--redis.addr=", `--web.listen-address=:${REDIS_EXPORTER_PORT}`,
+      "--", "/redis_exporter", `--redis.user=${REDIS_USERS.admin}`, `--redis.password-file=${EXPORTER_PASSWORDS}`, "--redis.addr=", `--web.listen-address=:${REDIS_EXPORTER_PORT}`,
     ],
     mode: { replicas: 1 },
+    listens: [{ port: REDIS_EXPORTER_PORT, what: "metrics" }],
     networks: attach("redis-exporter", NET.backend),
     secrets: [{ key: REDIS_PASSWORD_SECRET, target: PASSWORD_PATH, mode: 0o400, uid: "59000", gid: "59000" }],
     configs: [
@@ -374,7 +478,7 @@ export function redisSpecs(ctx: RedisContext): PlatformSpec {
   return {
     networks: [],
     volumes: data.map((m) => memberVolume(ctx, m, "redis")),
-    secrets: [password],
+    secrets,
     configs: [...configs, render, exporterPasswords],
     services: [...dataServices, ...sentinelServices, endpoint, redisExporter],
   };

@@ -125,6 +125,7 @@ export function vaultSpecs(ctx: FamilyContext<VaultSection>): PlatformSpec {
         VAULT_ADDR: `${scheme(config)}://127.0.0.1:${VAULT_API_PORT}`,
         ...(tls ? { VAULT_CACERT: VAULT_TLS_CERT_PATH, VAULT_TLS_SERVER_NAME: m.name } : {}),
       },
+      listens: [{ port: VAULT_API_PORT, what: "API" }, { port: VAULT_CLUSTER_PORT, what: "cluster (Raft, forwarding)" }],
       networks: [
         { key: NET.platform, aliases: [m.name, "vault"] },
         ...attach(m.name, NET.backend),

@@ -101,6 +101,11 @@ export class ProcessSet {
     }
   }
 
+  /** Process ids of the processes still running (an exec'd program keeps its shell's pid). */
+  pids(): number[] {
+    return [...this.procs.values()].filter((p) => !p.exited && p.child.pid !== undefined).map((p) => p.child.pid as number);
+  }
+
   logTail(name: string, lines = 30): string {
     const p = this.procs.get(name);
     if (!p || !existsSync(p.log)) return `(no log for ${name})`;

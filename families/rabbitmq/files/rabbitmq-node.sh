@@ -13,6 +13,7 @@
 #   RABBITMQ_ERLANG_COOKIE_SECRET  secret file with the Erlang cookie
 #   RABBITMQ_ADMIN_USER            administrator's user name
 #   RABBITMQ_ADMIN_PASSWORD_FILE   secret file with the administrator's password
+#   RABBITMQ_APP_USER_FILES        "app=/run/secrets/file ...": each application's password file (optional)
 #   RABBITMQ_DEFINITIONS_TEMPLATE  platform definitions (Swarm config, read-only)
 #   RABBITMQ_RUNTIME_DIR           tmpfs directory; rabbitmq.conf loads definitions from its definitions/ folder
 #   HOME                           where Erlang looks for .erlang.cookie
@@ -45,5 +46,21 @@ mkdir -p "$definitions"
 cp "$RABBITMQ_DEFINITIONS_TEMPLATE" "$definitions/10-platform.json"
 printf '{"users":[{"name":%s,"password":%s,"tags":["administrator"]}],"permissions":[{"user":%s,"vhost":"/","configure":".*","write":".*","read":".*"}]}\n' \
   "$(json "$RABBITMQ_ADMIN_USER")" "$(json "$password")" "$(json "$RABBITMQ_ADMIN_USER")" > "$definitions/20-admin.json"
+
+# One user per application, no management tags, rights on its own virtual host only.
+n=0
+for pair in ${RABBITMQ_APP_USER_FILES:-}; do
+  app="${pair%%=*}"
+  file="${pair#*=}"
+  app_password="$(head -n 1 "$file")"
+  if [ -z "$app_password" ]; then
+    echo "rabbitmq-node: the password file $file of application $app is empty" >&2
+    exit 1
+  fi
+  n=$((n + 1))
+  printf '{"users":[{"name":%s,"password":%s,"tags":[]}],"permissions":[{"user":%s,"vhost":%s,"configure":".*","write":".*","read":".*"}]}\n' \
+    "$(json "$app")" "$(json "$app_password")" "$(json "$app")" "$(json "$app")" > "$definitions/30-app-$n.json"
+done
+unset app_password
 
 exec rabbitmq-server

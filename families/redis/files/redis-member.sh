@@ -4,12 +4,17 @@
 # A member must never come back as a second master: before starting it asks the
 # Sentinels who the master is and replicates it. Only on the very first boot of
 # the designated first member (empty data directory, no Sentinel answering) does
-# it start as master. The password is read from the Docker secret file and
-# written to a runtime file on a tmpfs, never into the Swarm config or the
-# environment of the service.
+# it start as master. Its ACL users (default off, one user per purpose) are
+# rendered from a template and the Docker secret files into a tmpfs, as hashes;
+# the replication password (masterauth) goes to the runtime file on the same
+# tmpfs, never into the Swarm config, the environment or a command line.
 #
 # Environment (plain settings, no secrets):
-#   REDIS_PASSWORD_FILE   secret file with the password
+#   REDIS_ACL_LIB         the shared render_acl function (redis-acl.sh)
+#   REDIS_ACL_TEMPLATE    the users, without passwords (Swarm config, read-only)
+#   REDIS_ACL_USER_FILES  "user=/run/secrets/file ..." : the password file of each user
+#   REDIS_REPLICATION_USER, REDIS_REPLICATION_PASSWORD_FILE  the user replicas log in to the master with
+#   REDIS_HEALTH_USER     the password-less user that may PING and ROLE
 #   REDIS_CONFIG          shared redis.conf (Swarm config, read-only)
 #   REDIS_RUNTIME_DIR     tmpfs directory for the runtime config
 #   REDIS_DATA_DIR        data directory (the member's own volume)
@@ -22,21 +27,21 @@
 #   REDIS_DISCOVERY_TIMEOUT  seconds to wait for a Sentinel answer before giving up (exit 1, Swarm restarts)
 set -eu
 
-: "${REDIS_PASSWORD_FILE:?}" "${REDIS_CONFIG:?}" "${REDIS_RUNTIME_DIR:?}" "${REDIS_DATA_DIR:?}"
+: "${REDIS_ACL_LIB:?}" "${REDIS_ACL_TEMPLATE:?}" "${REDIS_REPLICATION_USER:?}" "${REDIS_REPLICATION_PASSWORD_FILE:?}" "${REDIS_HEALTH_USER:?}" "${REDIS_CONFIG:?}" "${REDIS_RUNTIME_DIR:?}" "${REDIS_DATA_DIR:?}"
 : "${REDIS_ANNOUNCE_HOST:?}" "${REDIS_PORT:?}" "${REDIS_SENTINELS:?}" "${REDIS_MASTER_NAME:?}" "${REDIS_FIRST_MASTER:?}"
 REDIS_BIND="${REDIS_BIND:-* -::*}"
 REDIS_DISCOVERY_TIMEOUT="${REDIS_DISCOVERY_TIMEOUT:-120}"
 
 log() { printf '%s redis-member %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$REDIS_ANNOUNCE_HOST" "$*" >&2; }
 
-password="$(cat "$REDIS_PASSWORD_FILE")"
-if [ -z "$password" ]; then
-  log "the password file $REDIS_PASSWORD_FILE is empty"
+# shellcheck source=/dev/null
+. "$REDIS_ACL_LIB"
+
+replication_password="$(head -n 1 "$REDIS_REPLICATION_PASSWORD_FILE")"
+if [ -z "$replication_password" ]; then
+  log "the password file $REDIS_REPLICATION_PASSWORD_FILE is empty"
   exit 1
 fi
-# redis-cli reads the password from here: it never shows up in a process list.
-REDISCLI_AUTH="$password"
-export REDISCLI_AUTH
 
 # Redis config strings: backslash and double quote escaped inside double quotes.
 quoted() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
@@ -44,6 +49,7 @@ quoted() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
 # Prints "host port" of the master as the first Sentinel that answers reports it.
 ask_sentinels() {
   for sentinel in $REDIS_SENTINELS; do
+    # The Sentinels' default user may ask who the master is, without a password.
     answer="$(timeout 3 redis-cli -h "${sentinel%:*}" -p "${sentinel##*:}" --raw SENTINEL get-master-addr-by-name "$REDIS_MASTER_NAME" 2>/dev/null)" || continue
     host="$(printf '%s\n' "$answer" | sed -n 1p)"
     port="$(printf '%s\n' "$answer" | sed -n 2p)"
@@ -92,6 +98,7 @@ done
 umask 077
 mkdir -p "$REDIS_RUNTIME_DIR"
 runtime="$REDIS_RUNTIME_DIR/redis.conf"
+render_acl "$REDIS_ACL_TEMPLATE" "$REDIS_RUNTIME_DIR/users.acl"
 {
   printf 'include %s\n' "$REDIS_CONFIG"
   printf 'bind %s\n' "$REDIS_BIND"
@@ -99,8 +106,9 @@ runtime="$REDIS_RUNTIME_DIR/redis.conf"
   printf 'dir %s\n' "$REDIS_DATA_DIR"
   printf 'replica-announce-ip %s\n' "$REDIS_ANNOUNCE_HOST"
   printf 'replica-announce-port %s\n' "$REDIS_PORT"
-  printf 'requirepass %s\n' "$(quoted "$password")"
-  printf 'masterauth %s\n' "$(quoted "$password")"
+  printf 'aclfile %s\n' "$REDIS_RUNTIME_DIR/users.acl"
+  printf 'masteruser %s\n' "$REDIS_REPLICATION_USER"
+  printf 'masterauth %s\n' "$(quoted "$replication_password")"
   if [ "$role" = replica ]; then
     printf 'replicaof %s %s\n' "$master_host" "$master_port"
   fi

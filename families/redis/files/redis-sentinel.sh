@@ -3,15 +3,21 @@
 #
 # Sentinel rewrites its own config file, so it runs from a runtime copy on a
 # tmpfs: a head written here (port, announced hostname, stable id, the master to
-# monitor), the shared Swarm config body (timeouts, hostname resolution) and the
-# passwords read from the Docker secret file.
+# monitor), the shared Swarm config body (timeouts, hostname resolution), its ACL
+# users rendered from a template with password hashes, and the Sentinel user's
+# password (to log in to the data members and the other Sentinels), read from
+# its Docker secret file.
 #
 # The master to monitor is the one the other Sentinels name; failing that, the
 # data member that reports role:master; failing that (first boot), the
 # designated first member.
 #
 # Environment (plain settings, no secrets):
-#   REDIS_PASSWORD_FILE      secret file with the password (data members and Sentinels share it)
+#   REDIS_ACL_LIB            the shared render_acl function (redis-acl.sh)
+#   SENTINEL_ACL_TEMPLATE    the Sentinel's users, without passwords (Swarm config, read-only)
+#   REDIS_ACL_USER_FILES     "user=/run/secrets/file ..." : the password file of each user
+#   SENTINEL_USER, SENTINEL_PASSWORD_FILE  the user Sentinels log in to members and each other with
+#   REDIS_HEALTH_USER        the members' password-less user that may PING and ROLE
 #   SENTINEL_CONFIG          shared sentinel.conf body (Swarm config, read-only)
 #   SENTINEL_RUNTIME_DIR     tmpfs directory for the runtime config
 #   SENTINEL_ANNOUNCE_HOST   this Sentinel's stable hostname
@@ -25,20 +31,21 @@
 #   REDIS_FIRST_MASTER       host:port of the designated first member
 set -eu
 
-: "${REDIS_PASSWORD_FILE:?}" "${SENTINEL_CONFIG:?}" "${SENTINEL_RUNTIME_DIR:?}" "${SENTINEL_ANNOUNCE_HOST:?}"
+: "${REDIS_ACL_LIB:?}" "${SENTINEL_ACL_TEMPLATE:?}" "${SENTINEL_USER:?}" "${SENTINEL_PASSWORD_FILE:?}" "${REDIS_HEALTH_USER:?}" "${SENTINEL_CONFIG:?}" "${SENTINEL_RUNTIME_DIR:?}" "${SENTINEL_ANNOUNCE_HOST:?}"
 : "${SENTINEL_PORT:?}" "${SENTINEL_MYID:?}" "${REDIS_SENTINELS:?}" "${REDIS_MEMBERS:?}" "${REDIS_MASTER_NAME:?}"
 : "${REDIS_QUORUM:?}" "${REDIS_FIRST_MASTER:?}"
 SENTINEL_BIND="${SENTINEL_BIND:-* -::*}"
 
 log() { printf '%s redis-sentinel %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$SENTINEL_ANNOUNCE_HOST" "$*" >&2; }
 
-password="$(cat "$REDIS_PASSWORD_FILE")"
+# shellcheck source=/dev/null
+. "$REDIS_ACL_LIB"
+
+password="$(head -n 1 "$SENTINEL_PASSWORD_FILE")"
 if [ -z "$password" ]; then
-  log "the password file $REDIS_PASSWORD_FILE is empty"
+  log "the password file $SENTINEL_PASSWORD_FILE is empty"
   exit 1
 fi
-REDISCLI_AUTH="$password"
-export REDISCLI_AUTH
 
 quoted() { printf '"%s"' "$(printf '%s' "$1" | sed 's/[\\"]/\\&/g')"; }
 
@@ -60,7 +67,7 @@ from_sentinels() {
 
 from_members() {
   for member in $REDIS_MEMBERS; do
-    role="$(timeout 3 redis-cli -h "${member%:*}" -p "${member##*:}" --raw ROLE 2>/dev/null | sed -n 1p)" || continue
+    role="$(timeout 3 redis-cli -h "${member%:*}" -p "${member##*:}" --user "$REDIS_HEALTH_USER" --pass "$REDIS_HEALTH_USER" --no-auth-warning --raw ROLE 2>/dev/null | sed -n 1p)" || continue
     if [ "$role" = master ]; then
       printf '%s %s\n' "${member%:*}" "${member##*:}"
       return 0
@@ -93,6 +100,7 @@ done
 umask 077
 mkdir -p "$SENTINEL_RUNTIME_DIR"
 runtime="$SENTINEL_RUNTIME_DIR/sentinel.conf"
+render_acl "$SENTINEL_ACL_TEMPLATE" "$SENTINEL_RUNTIME_DIR/users.conf"
 {
   printf 'bind %s\n' "$SENTINEL_BIND"
   printf 'port %s\n' "$SENTINEL_PORT"
@@ -105,9 +113,11 @@ runtime="$SENTINEL_RUNTIME_DIR/sentinel.conf"
   printf 'sentinel announce-hostnames yes\n'
   printf 'sentinel monitor %s %s %s %s\n' "$REDIS_MASTER_NAME" "${master% *}" "${master#* }" "$REDIS_QUORUM"
   cat "$SENTINEL_CONFIG"
+  printf 'sentinel auth-user %s %s\n' "$REDIS_MASTER_NAME" "$SENTINEL_USER"
   printf 'sentinel auth-pass %s %s\n' "$REDIS_MASTER_NAME" "$(quoted "$password")"
-  printf 'requirepass %s\n' "$(quoted "$password")"
+  printf 'sentinel sentinel-user %s\n' "$SENTINEL_USER"
   printf 'sentinel sentinel-pass %s\n' "$(quoted "$password")"
+  cat "$SENTINEL_RUNTIME_DIR/users.conf"
 } > "$runtime"
 
 exec redis-server "$runtime" --sentinel
