@@ -133,8 +133,10 @@ void describe("backup and restore with real servers and a real SFTP repository",
     const secretsDir = join(dir, "secrets");
     mkdirSync(secretsDir, { mode: 0o700 });
     const redisPassword = randomBytes(16).toString("hex");
+    const etcdRootPassword = randomBytes(16).toString("hex");
     const runnerSecrets = p.service("backup").secrets.map((s) => s.key).sort();
-    assert.deepEqual(runnerSecrets, ["backup-password", "backup-sftp-key", "rabbitmq-admin-password", "redis-password"]);
+    assert.deepEqual(runnerSecrets, ["backup-password", "backup-sftp-key", "etcd-root-password", "rabbitmq-admin-password", "redis-password"]);
+    writeFileSync(join(secretsDir, "etcd-root-password"), etcdRootPassword, { mode: 0o400 });
     writeFileSync(join(secretsDir, "backup-password"), `restic-${randomBytes(16).toString("hex")}`, { mode: 0o400 });
     writeFileSync(join(secretsDir, "backup-sftp-key"), readFileSync(join(dir, "client_key")), { mode: 0o400 });
     writeFileSync(join(secretsDir, "redis-password"), redisPassword, { mode: 0o400 });
@@ -156,6 +158,8 @@ void describe("backup and restore with real servers and a real SFTP repository",
         mkdirSync(data);
         procs.start(name, "redis-server", [
           "--bind", LOOPBACK, "--port", String(port), "--dir", data, "--requirepass", redisPassword, "--masterauth", redisPassword,
+          // The platform's admin ACL user, as families/redis writes it: the runner logs in by name.
+          "--user", "admin", "on", `>${redisPassword}`, "~*", "&*", "+@all",
           "--appendonly", "yes", "--save", "",
           ...(replica ? ["--replicaof", LOOPBACK, String(PORTS.redis1)] : []),
         ], {});
@@ -177,10 +181,14 @@ void describe("backup and restore with real servers and a real SFTP repository",
       ], {});
       await waitFor("etcd", async () => {
         procs.mustRun("etcd-1");
-        return (await etcdctl("endpoint", "health")).code === 0 ? true : undefined;
+        return (await etcdctlOpen("endpoint", "health")).code === 0 ? true : undefined;
       }, 30_000);
+      // As the platform runs it (families/etcd, the etcd-auth job): authentication on, root's password a secret file.
+      assert.equal((await etcdctlOpen("user", "add", "root", `--new-user-password=${etcdRootPassword}`)).code, 0);
+      assert.equal((await etcdctlOpen("auth", "enable")).code, 0);
     };
-    const etcdctl = (...args: string[]) => run("etcdctl", [`--endpoints=http://${LOOPBACK}:${PORTS.etcdClient}`, ...args], { ETCDCTL_API: "3" });
+    const etcdctlOpen = (...args: string[]) => run("etcdctl", [`--endpoints=http://${LOOPBACK}:${PORTS.etcdClient}`, ...args], { ETCDCTL_API: "3" });
+    const etcdctl = (...args: string[]) => etcdctlOpen("--user", "root", "--password", etcdRootPassword, ...args);
     const grafanaDb = join(dir, "sources", "grafana", "grafana.db");
     const sqlite = (...args: string[]) => run("sqlite3", [grafanaDb, ...args]);
 

@@ -94,6 +94,7 @@ void describe("the backup runner", () => {
       ["backup-sftp-key", "/run/secrets/backup-sftp-key", 0o400],
       ["redis-password", "/run/secrets/redis-password", 0o400],
       ["rabbitmq-admin-password", "/run/secrets/rabbitmq-admin-password", 0o400],
+      ["etcd-root-password", "/run/secrets/etcd-root-password", 0o400],
     ]);
     const declared = p.platform.secrets.filter((s) => s.key.startsWith("backup-"));
     assert.deepEqual(declared.map((s) => [s.key, s.source]), [
@@ -116,7 +117,7 @@ void describe("the backup runner", () => {
       sourcesRoot: "/sources",
     });
     assert.deepEqual(sources, [
-      { source: "redis", method: { kind: "redis-rdb", members: ["redis-1:6379", "redis-2:6379", "redis-3:6379"], passwordSecret: "redis-password" } },
+      { source: "redis", method: { kind: "redis-rdb", members: ["redis-1:6379", "redis-2:6379", "redis-3:6379"], user: "admin", passwordSecret: "redis-password" } },
       {
         source: "rabbitmq",
         file: "rabbitmq.dump",
@@ -125,7 +126,7 @@ void describe("the backup runner", () => {
           auth: { basicUser: (partOutputs(p.assembled).plain.rabbitmq as { adminUser: string }).adminUser, passwordSecret: "rabbitmq-admin-password" },
         },
       },
-      { source: "etcd", method: { kind: "etcd-snapshot", endpoints: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"] } },
+      { source: "etcd", method: { kind: "etcd-snapshot", endpoints: ["http://etcd-1:2379", "http://etcd-2:2379", "http://etcd-3:2379"], user: "root", passwordSecret: "etcd-root-password" } },
       { source: "grafana", method: { kind: "sqlite", source: { hostPath: "/mnt/storagebox/grafana/data" }, file: "grafana.db", service: "grafana" } },
     ]);
   });
@@ -134,7 +135,7 @@ void describe("the backup runner", () => {
     // backend is internal (no route out): the platform network carries the traffic to the repository.
     assert.equal(p.platform.networks.find((n) => n.key === "platform")?.internal, false);
     assert.equal(p.platform.networks.find((n) => n.key === "backend")?.internal, true);
-    assert.deepEqual(runner.networks.map((n) => n.key), ["platform", "backend"]);
+    assert.deepEqual(runner.networks.map((n) => n.key), ["platform", "backend", "etcd"]);
     const part = p.assembled.parts.find((x) => x.family === "backup");
     assert.deepEqual(part?.scrapeJobs.map((j) => j.config), [{ job_name: "backup", static_configs: [{ targets: ["backup:9798"], labels: { node: runner.node } }] }]);
     const rules = p.configContent("prometheus-rules");

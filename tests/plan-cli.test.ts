@@ -79,7 +79,7 @@ describe("npm run plan (offline)", () => {
     const service = report.resources.find((r: R) => r.type === "docker:index/service:Service");
     assert.equal(service.provider, `${P}swarm:bootstrap:Swarm$pulumi:providers:docker::swarm-docker`);
     // Secret outputs are secrets, not "known after deploy".
-    assert.equal(report.outputs.redisPassword, "[secret]");
+    assert.equal(report.outputs.redisAdminPassword, "[secret]");
     assert.equal(report.outputs.floatingIp, "(known after deploy)");
   });
 

@@ -100,7 +100,7 @@ function secretRef(key: string): FileRef {
 /** Secret files a source's method reads (declared by its own family, except a token from a backup setting). */
 function sourceSecrets(c: BackupContribution): string[] {
   const m = c.method;
-  if (m.kind === "redis-rdb") return [m.passwordSecret];
+  if (m.kind === "redis-rdb" || m.kind === "etcd-snapshot") return [m.passwordSecret];
   if (m.kind === "http") return ["tokenSetting" in m.auth ? tokenSecretKey(c.source) : m.auth.passwordSecret, ...(m.caSecret ? [m.caSecret] : [])];
   return [];
 }

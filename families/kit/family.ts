@@ -71,7 +71,7 @@ export interface PartOutputs {
  */
 export type BackupMethod =
   /** An RDB streamed from a replica (`redis-cli --rdb`): the master never forks for it. */
-  | { readonly kind: "redis-rdb"; readonly members: readonly string[]; readonly passwordSecret: string }
+  | { readonly kind: "redis-rdb"; readonly members: readonly string[]; readonly user: string; readonly passwordSecret: string }
   /** An HTTP GET whose body is the dump; restore POSTs it back to `restorePath`. */
   | {
     readonly kind: "http";
@@ -85,7 +85,7 @@ export type BackupMethod =
     readonly caSecret?: string;
   }
   /** `etcdctl snapshot save` from one member; restore replays the keys into the running cluster. */
-  | { readonly kind: "etcd-snapshot"; readonly endpoints: readonly string[] }
+  | { readonly kind: "etcd-snapshot"; readonly endpoints: readonly string[]; readonly user: string; readonly passwordSecret: string }
   /** SQLite's online backup of a database file on a volume (or host path) of one node. */
   | { readonly kind: "sqlite"; readonly source: BackupFiles; readonly file: string; readonly service: string }
   /** A folder copied as it is (crash-consistent); restore writes it back while the service is scaled to 0. */

@@ -92,9 +92,9 @@ publish() {
 }
 
 # ---- dumps, one per method kind ----
-redis_cli() { # host:port args...: the password goes by REDISCLI_AUTH to this one process only
+redis_cli() { # host:port args...: the password goes by REDISCLI_AUTH to this one process only; the ACL user by name
   hp=$1; shift
-  REDISCLI_AUTH=$(secret "$(src "$SOURCE" .method.passwordSecret)") redis-cli --no-auth-warning -h "${hp%:*}" -p "${hp##*:}" "$@"
+  REDISCLI_AUTH=$(secret "$(src "$SOURCE" .method.passwordSecret)") redis-cli --no-auth-warning --user "$(src "$SOURCE" .method.user)" -h "${hp%:*}" -p "${hp##*:}" "$@"
 }
 redis_role() { redis_cli "$1" ROLE 2>/dev/null | head -n 1; }
 
@@ -128,9 +128,12 @@ dump_http() {
   http_config | curl -fsS --max-time 600 -K - -o "$1/$(src "$SOURCE" .file)" "$(src "$SOURCE" .method.baseUrl)$(src "$SOURCE" .method.dumpPath)"
 }
 
+etcd_live() { # etcdctl against the live cluster: the user and password go by environment to this one process only
+  ETCDCTL_USER="$(src "$SOURCE" .method.user)" ETCDCTL_PASSWORD="$(secret "$(src "$SOURCE" .method.passwordSecret)")" etcdctl "$@"
+}
 dump_etcd_snapshot() {
   for e in $(src "$SOURCE" '.method.endpoints[]'); do
-    if etcdctl --endpoints="$e" --command-timeout=120s snapshot save "$1/etcd.snapshot" >/dev/null 2>"$WORK/etcd.err"; then
+    if etcd_live --endpoints="$e" --command-timeout=120s snapshot save "$1/etcd.snapshot" >/dev/null 2>"$WORK/etcd.err"; then
       log "$SOURCE: snapshot from $e"; return 0
     fi
     log "$SOURCE: $e: $(tail -n 1 "$WORK/etcd.err")"
@@ -246,9 +249,9 @@ restore_redis_rdb() {
     # The temporary server copies every key to the master itself (MIGRATE COPY REPLACE keeps TTLs);
     # the commands, password included, go through stdin, never argv. Keys are quoted for
     # redis-cli's parser (a key holding a newline cannot be listed by --scan and is not copied).
-    redis-cli -p "$port" -n "$db" --scan | awk -v h="${master%:*}" -v p="${master##*:}" -v db="$db" -v pwfile="$SECRETS/$(src "$SOURCE" .method.passwordSecret)" '
+    redis-cli -p "$port" -n "$db" --scan | awk -v h="${master%:*}" -v p="${master##*:}" -v db="$db" -v user="$(src "$SOURCE" .method.user)" -v pwfile="$SECRETS/$(src "$SOURCE" .method.passwordSecret)" '
       BEGIN { getline pw < pwfile }
-      function flush() { if (n > 0) print "MIGRATE " h " " p " \"\" " db " 60000 COPY REPLACE AUTH \"" pw "\" KEYS" keys; keys = ""; n = 0 }
+      function flush() { if (n > 0) print "MIGRATE " h " " p " \"\" " db " 60000 COPY REPLACE AUTH2 \"" user "\" \"" pw "\" KEYS" keys; keys = ""; n = 0 }
       { k = $0; gsub(/\\/, "&&", k); gsub(/"/, "\\\"", k); keys = keys " \"" k "\""; n++; sent++ }
       n == 100 { flush() }
       END { flush(); print sent + 0 > "/dev/stderr" }' 2> "$WORK/migrate.count" \
@@ -278,15 +281,16 @@ restore_etcd_snapshot() {
     --initial-cluster "restore=http://127.0.0.1:$pport" > "$WORK/etcd-restore.log" 2>&1 &
   epid=$!
   trap 'kill "$epid" 2>/dev/null || true' EXIT
-  i=0; until etcdctl --endpoints="127.0.0.1:$cport" endpoint health >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 120 ] || die "temporary etcd did not start"; sleep 0.5; done
+  i=0; until etcd_live --endpoints="127.0.0.1:$cport" endpoint health >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 120 ] || die "temporary etcd did not start"; sleep 0.5; done
   # Keys and values travel base64-encoded and are written byte for byte (etcdctl put reads the value from stdin).
-  etcdctl --endpoints="127.0.0.1:$cport" get "" --prefix -w json | jq -r '.kvs // [] | .[] | "\(.key) \(.value // "")"' > "$WORK/etcd-kvs"
+  # The snapshot carries the cluster's users, authentication on: root logs in here too.
+  etcd_live --endpoints="127.0.0.1:$cport" get "" --prefix -w json | jq -r '.kvs // [] | .[] | "\(.key) \(.value // "")"' > "$WORK/etcd-kvs"
   n=0
   while read -r k v; do
     key=$(printf '%s' "$k" | base64 -d)
     # etcdctl refuses an empty stdin as a value: an empty value goes as an argument.
-    if [ -z "$v" ]; then etcdctl --endpoints="$live" put -- "$key" "" >/dev/null
-    else printf '%s' "$v" | base64 -d | etcdctl --endpoints="$live" put -- "$key" >/dev/null; fi
+    if [ -z "$v" ]; then etcd_live --endpoints="$live" put -- "$key" "" >/dev/null
+    else printf '%s' "$v" | base64 -d | etcd_live --endpoints="$live" put -- "$key" >/dev/null; fi
     n=$((n + 1))
   done < "$WORK/etcd-kvs"
   log "$SOURCE: $n keys written to $live"
