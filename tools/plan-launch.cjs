@@ -17,7 +17,7 @@
  */
 "use strict";
 const { createHash } = require("node:crypto");
-const { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
+const { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require("node:fs");
 const { dirname, join, relative, resolve, sep } = require("node:path");
 
 const ROOT = resolve(__dirname, "..");
@@ -61,12 +61,16 @@ const sourceLocation = (seen) => ({
  */
 async function ensureBundle({ root = ROOT, entry = "tools/plan.ts", cacheDir = join(root, ".cache", "plan") } = {}) {
   const name = entry.replace(/[^A-Za-z0-9]+/g, "-");
-  const bundle = join(cacheDir, `${name}.cjs`);
+  // The bundle's file name carries its key, so a manifest always names the bundle built from the
+  // sources it hashed, even when two runs rebuild at once.
+  const bundleOf = (key) => join(cacheDir, `${name}-${key.slice(0, 16)}.cjs`);
   const manifestPath = join(cacheDir, `${name}.json`);
-  if (existsSync(bundle) && existsSync(manifestPath)) {
+  if (existsSync(manifestPath)) {
     try {
       const manifest = JSON.parse(readFileSync(manifestPath, "utf8"));
-      if (manifest.key === sourceKey(root, manifest.inputs)) return { bundle, rebuilt: false };
+      if (manifest.key === sourceKey(root, manifest.inputs) && existsSync(bundleOf(manifest.key))) {
+        return { bundle: bundleOf(manifest.key), rebuilt: false };
+      }
     } catch {
       // An unreadable manifest is a cache miss.
     }
@@ -89,12 +93,19 @@ async function ensureBundle({ root = ROOT, entry = "tools/plan.ts", cacheDir = j
   const inputs = Object.keys(result.metafile.inputs)
     .map((p) => relative(root, resolve(root, p)).split(sep).join("/"))
     .filter((p) => !p.startsWith("node_modules/"));
+  const key = sourceKey(root, inputs, seen);
+  const bundle = bundleOf(key);
   mkdirSync(cacheDir, { recursive: true });
+  // Older bundles of this entry go, unless recent: a concurrent run may be about to load one.
+  for (const f of readdirSync(cacheDir)) {
+    const path = join(cacheDir, f);
+    if (f.startsWith(`${name}-`) && f.endsWith(".cjs") && path !== bundle && Date.now() - statSync(path).mtimeMs > 600_000) rmSync(path, { force: true });
+  }
   // Written under a private name, then renamed: a concurrent run sees the old file or the new one.
   const tmp = `.${process.pid}.${Date.now()}.tmp`;
   writeFileSync(bundle + tmp, result.outputFiles[0].contents);
   renameSync(bundle + tmp, bundle);
-  writeFileSync(manifestPath + tmp, JSON.stringify({ key: sourceKey(root, inputs, seen), inputs }, null, 2) + "\n");
+  writeFileSync(manifestPath + tmp, JSON.stringify({ key, inputs }, null, 2) + "\n");
   renameSync(manifestPath + tmp, manifestPath);
   return { bundle, rebuilt: true };
 }
