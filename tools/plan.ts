@@ -231,9 +231,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+/** Runs the plan as a command: `tsx tools/plan.ts`, or the precompiled bundle through tools/plan-launch.cjs. */
+export function runCli(argv: readonly string[] = process.argv.slice(2)): void {
   // exitCode, not exit(): exit() would cut a large report short when stdout is a pipe.
-  main(process.argv.slice(2)).then(
+  main(argv).then(
     (code) => {
       process.exitCode = code;
     },
@@ -243,3 +244,5 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) runCli();
