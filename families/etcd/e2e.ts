@@ -5,7 +5,10 @@ export const ETCD_RECIPES: readonly ImageRecipe[] = [
   {
     name: "etcd",
     packages: ["etcd-server", "etcd-client"],
-    customize: ["install -d -m 0700 /var/lib/etcd"],
+    // Owned by root, as WORKDIR makes it in the official image: the member runs as root with
+    // every capability dropped (no CAP_DAC_OVERRIDE), so it can only enter a folder it owns;
+    // the Debian package makes it the etcd user's.
+    customize: ["install -d -m 0700 -o root -g root /var/lib/etcd"],
     changes: ['CMD ["etcd"]'],
     notes: "etcd and etcdctl on PATH, as in the official image",
   },
