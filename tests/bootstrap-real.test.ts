@@ -170,15 +170,16 @@ void test("bootstrap scripts build, keep, change and shrink a real Swarm", { tim
       NODE_READY_TIMEOUT_S: "60",
       ...env,
     });
-  /** Node events since a moment, as `docker events` reports them (availability and role changes carry .old/.new). */
   /**
-   * Now, as `docker events --since` reads it: seconds and nine digits of nanoseconds. Whole seconds
-   * would let the previous step's last events (same second) into this step's window.
+   * Now, as `docker events --since` reads it: "%d.%09d", seconds and nanoseconds (docker's
+   * api/types/time/timestamp.go, ParseTimestamps, v28.3.0). Whole seconds would let the previous
+   * step's last events (same second) into this step's window.
    */
   const eventStamp = (): string => {
     const ms = Date.now();
     return `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, "0")}000000`;
   };
+  /** Node events since a moment, as `docker events` reports them (availability and role changes carry .old/.new). */
   const nodeEvents = async (since: string): Promise<{ Action: string; Actor: { Attributes: Record<string, string> } }[]> => {
     const out = await docker(["events", "--since", since, "--until", String(Math.ceil(Date.now() / 1000) + 1), "--filter", "type=node", "--format", "{{json .}}"]);
     return out.trim().split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as { Action: string; Actor: { Attributes: Record<string, string> } });
